@@ -4,10 +4,9 @@
 #ifndef SPOOL_CLOCK_H_
 #define SPOOL_CLOCK_H_
 
+#include <atomic>
 #include <cstdint>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace spool {
@@ -27,23 +26,17 @@ class Clock {
 class ManualClock : public Clock {
  public:
   explicit ManualClock(absl::Time start = absl::FromUnixMillis(1700000000000))
-      : now_(start) {}
-  absl::Time Now() const override ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    return now_;
+      : micros_(absl::ToUnixMicros(start)) {}
+  absl::Time Now() const override {
+    return absl::FromUnixMicros(micros_.load());
   }
-  void Advance(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
+  void Advance(absl::Duration d) {
+    micros_.fetch_add(absl::ToInt64Microseconds(d));
   }
-  void Set(absl::Time t) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
+  void Set(absl::Time t) { micros_.store(absl::ToUnixMicros(t)); }
 
  private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> micros_;
 };
 
 }  // namespace spool

@@ -182,7 +182,8 @@ class FileSystem {
 
   // Convenience helpers built on the calls above.
   absl::StatusOr<bool> Exists(const std::string& path);
-  // Creates `path` and any missing parents.
+  // Creates `path` and any missing parents, and makes them durable (syncs
+  // the parent of every directory it creates).
   absl::Status CreateDirs(const std::string& path);
   // Reads a whole (small) file.
   absl::StatusOr<std::string> ReadFile(const std::string& path);

@@ -21,8 +21,8 @@
 
 // `SPOOL_ASSIGN_OR_RETURN(auto x, F())` assigns the value of the
 // absl::StatusOr returned by F() to x, or returns its status.
-#define SPOOL_ASSIGN_OR_RETURN(lhs, expr)                                    \
-  SPOOL_ASSIGN_OR_RETURN_IMPL_(                                              \
+#define SPOOL_ASSIGN_OR_RETURN(lhs, expr) \
+  SPOOL_ASSIGN_OR_RETURN_IMPL_(           \
       SPOOL_STATUS_CONCAT_(spool_statusor_, __LINE__), lhs, expr)
 #define SPOOL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
