@@ -42,9 +42,9 @@ std::string_view CompressionName(Compression c);  // "none", "gzip", ...
 
 enum class TimestampType : uint8_t { kCreateTime = 0, kLogAppendTime = 1 };
 
-inline constexpr int kLogOverhead = 12;        // baseOffset + batchLength
-inline constexpr int kBatchHeaderSize = 61;    // RECORD_BATCH_OVERHEAD
-inline constexpr int kMinBatchLength = 14;     // smaller is corruption
+inline constexpr int kLogOverhead = 12;      // baseOffset + batchLength
+inline constexpr int kBatchHeaderSize = 61;  // RECORD_BATCH_OVERHEAD
+inline constexpr int kMinBatchLength = 14;   // smaller is corruption
 inline constexpr int64_t kNoProducerId = -1;
 inline constexpr int16_t kNoProducerEpoch = -1;
 inline constexpr int32_t kNoSequence = -1;
@@ -136,10 +136,13 @@ struct DecodeOptions {
   bool verify_crc = true;
 };
 
-// Reads the fixed header at the start of `data`. Checks that at least 61
-// bytes are present (kOutOfRange otherwise), the magic is 2, batchLength is
-// at least 49 (kDataLoss otherwise) and recordsCount is not negative. Does
-// not check the CRC or that the whole batch is present.
+// Reads the fixed header at the start of `data`. kDataLoss if batchLength
+// is below 14, the magic is not 2 or batchLength is below 49 (each checked
+// as soon as its bytes are present, even in a short input); then
+// kOutOfRange if fewer than 61 bytes are present; then kDataLoss for an
+// unknown codec, a negative lastOffsetDelta, a recordsCount outside
+// [0, lastOffsetDelta + 1] or baseOffset + lastOffsetDelta overflowing.
+// Does not check the CRC or that the whole batch is present.
 absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view data);
 
 // Computes the CRC-32C a batch should carry: over bytes [21, size).
@@ -197,12 +200,15 @@ class RecordIterator {
   const absl::Status& status() const { return status_; }
 
  private:
+  bool Start();  // CRC check and decompression, on the first Next()
   bool Fail(absl::Status s);
+  // The records being iterated: the batch's records region, or
+  // decompressed_ (derived on each call so copies of an iterator stay valid).
+  std::string_view region() const;
 
   RecordBatchView batch_;
   DecodeOptions options_;
   std::string decompressed_;
-  std::string_view region_;
   size_t pos_ = 0;
   int32_t index_ = 0;
   int32_t prev_delta_ = -1;
@@ -250,8 +256,11 @@ class RecordBatchBuilder {
   const BatchBuilderOptions& options() const { return options_; }
 
   // Produces the batch. Fails with kInvalidArgument for an unsupported
-  // write codec or an empty builder with no records, kInternal if the
-  // compressor fails.
+  // write codec (anything but kNone and kZstd), a zstd level out of range or
+  // a batch over 2 GiB, kInternal if the compressor fails. A builder with no
+  // records produces an empty batch as Kafka writes them: recordsCount 0,
+  // lastOffsetDelta 0, base and max timestamp -1, no records region and no
+  // compression.
   absl::StatusOr<std::string> Build();
   // Same, appending to `out`.
   absl::Status BuildInto(std::string* out);
@@ -272,6 +281,7 @@ class RecordBatchBuilder {
 // mixing, bit-compatible), made positive with & 0x7fffffff, modulo the
 // partition count.
 int32_t Murmur2(std::string_view key);
+// Returns 0 when num_partitions <= 0.
 int32_t PartitionForKey(std::string_view key, int32_t num_partitions);
 
 }  // namespace spool
