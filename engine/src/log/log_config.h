@@ -1,0 +1,49 @@
+// Settings of one partition log. The engine derives them from a topic's
+// configuration; tests build them directly.
+
+#ifndef SPOOL_LOG_LOG_CONFIG_H_
+#define SPOOL_LOG_LOG_CONFIG_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "spool/durability.h"
+#include "spool/record.h"
+
+namespace spool {
+
+struct LogConfig {
+  // Roll to a new segment before the active one would exceed this many
+  // bytes (Kafka: segment.bytes). Segments stay below 2 GiB because index
+  // positions are int32.
+  int64_t segment_bytes = int64_t{1} << 30;
+  // Roll a non-empty active segment once it is this old (segment.ms),
+  // measured with the engine's clock from the segment's creation.
+  absl::Duration segment_age = absl::Hours(24 * 7);
+  // Maximum size of each index file; a full index rolls the segment
+  // (segment.index.bytes).
+  int32_t segment_index_bytes = 10 * 1024 * 1024;
+  // An index entry is added before a batch that starts more than this many
+  // bytes after the previous entry's batch (index.interval.bytes).
+  int32_t index_interval_bytes = 4096;
+  // Largest batch accepted, in bytes including the 12-byte log overhead
+  // (max.message.bytes).
+  int32_t max_batch_bytes = 1048588;
+  // CreateTime keeps the producer's timestamps; LogAppendTime stamps each
+  // batch with the clock at append (message.timestamp.type).
+  TimestampType timestamp_type = TimestampType::kCreateTime;
+  // Default durability of appends (per-append override possible).
+  Durability durability = Durability::kNone;
+  // kInterval: flush once unsynced data is this old ...
+  absl::Duration flush_interval = absl::Seconds(1);
+  // ... or once this many records are unsynced.
+  int64_t flush_records = 10000;
+
+  // kInvalidArgument naming the field and the allowed range.
+  absl::Status Validate() const;
+};
+
+}  // namespace spool
+
+#endif  // SPOOL_LOG_LOG_CONFIG_H_

@@ -1,0 +1,507 @@
+// PartitionLog: lifecycle, appends, durability and segment management.
+// Reads are in partition_log_read.cc, recovery in partition_log_recovery.cc.
+
+#include "log/partition_log.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "format/batch_internal.h"
+#include "util/status_macros.h"
+
+namespace spool {
+namespace {
+
+constexpr size_t kDefaultOpenFiles = 64;
+
+}  // namespace
+
+absl::Status LogConfig::Validate() const {
+  auto bad = [](std::string_view field, const auto& value,
+                std::string_view rule) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "invalid log config: %s = %s; %s", field, absl::StrCat(value), rule));
+  };
+  if (segment_bytes < 1024 ||
+      segment_bytes > std::numeric_limits<int32_t>::max()) {
+    return bad("segment_bytes", segment_bytes, "must be in [1024, 2147483647]");
+  }
+  if (segment_age <= absl::ZeroDuration()) {
+    return bad("segment_age", absl::FormatDuration(segment_age),
+               "must be positive");
+  }
+  if (segment_index_bytes < 4 * 12) {
+    return bad("segment_index_bytes", segment_index_bytes, "must be >= 48");
+  }
+  if (index_interval_bytes < 0) {
+    return bad("index_interval_bytes", index_interval_bytes, "must be >= 0");
+  }
+  if (max_batch_bytes < kBatchHeaderSize || max_batch_bytes > segment_bytes) {
+    return bad("max_batch_bytes", max_batch_bytes,
+               absl::StrFormat("must be in [%d, segment_bytes = %d]",
+                               kBatchHeaderSize, segment_bytes));
+  }
+  if (flush_interval <= absl::ZeroDuration()) {
+    return bad("flush_interval", absl::FormatDuration(flush_interval),
+               "must be positive");
+  }
+  if (flush_records <= 0) {
+    return bad("flush_records", flush_records, "must be positive");
+  }
+  return absl::OkStatus();
+}
+
+std::string_view DurabilityName(Durability d) {
+  switch (d) {
+    case Durability::kNone:
+      return "none";
+    case Durability::kInterval:
+      return "interval";
+    case Durability::kSync:
+      return "sync";
+  }
+  return "unknown";
+}
+
+std::optional<Durability> ParseDurability(std::string_view name) {
+  if (name == "none") return Durability::kNone;
+  if (name == "interval") return Durability::kInterval;
+  if (name == "sync") return Durability::kSync;
+  return std::nullopt;
+}
+
+PartitionLog::PartitionLog(PartitionLogOptions options)
+    : dir_(options.dir),
+      config_(options.config),
+      fs_(options.fs != nullptr ? options.fs : FileSystem::Default()),
+      clock_(options.clock != nullptr ? options.clock : Clock::Real()),
+      fsync_seconds_(options.fsync_seconds) {
+  if (options.files == nullptr) {
+    owned_files_ = std::make_unique<FileCache>(fs_, kDefaultOpenFiles);
+    options.files = owned_files_.get();
+  }
+  ctx_ = SegmentContext{fs_, options.files, dir_, &config_};
+  segments_ = std::make_shared<const SegmentList>();
+}
+
+PartitionLog::~PartitionLog() { Close().IgnoreError(); }
+
+absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(
+    PartitionLogOptions options, RecoveryReport* report) {
+  SPOOL_RETURN_IF_ERROR(options.config.Validate());
+  RecoveryReport local;
+  if (report == nullptr) report = &local;
+  *report = RecoveryReport();
+  int64_t recovery_point = options.recovery_point;
+  int64_t log_start = options.log_start_offset;
+  bool clean = options.clean_shutdown;
+  std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(options)));
+  log->log_start_offset_.store(std::max<int64_t>(log_start, 0));
+  log->durable_offset_.store(std::max<int64_t>(recovery_point, 0));
+  report->clean_shutdown = clean;
+  report->recovery_point = recovery_point;
+  SPOOL_RETURN_IF_ERROR(log->Load(report));
+  return log;
+}
+
+absl::Status PartitionLog::Close() {
+  closing_.store(true);
+  {
+    MutexLock lock(&data_mu_);  // wake long-pollers
+  }
+  MutexLock lock(&append_mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  auto segs = snapshot();
+  if (segs->empty()) return absl::OkStatus();
+  const std::shared_ptr<Segment>& active = segs->back();
+  absl::Status s = SyncFailure();
+  if (s.ok()) s = active->Seal(/*sync=*/true);
+  if (s.ok()) durable_offset_.store(log_end_offset_.load());
+  return s;
+}
+
+void PartitionLog::SetSegments(SegmentList segments) {
+  auto list = std::make_shared<const SegmentList>(std::move(segments));
+  MutexLock lock(&segments_mu_);
+  segments_ = std::move(list);
+}
+
+std::shared_ptr<const PartitionLog::SegmentList> PartitionLog::snapshot()
+    const {
+  MutexLock lock(&segments_mu_);
+  return segments_;
+}
+
+std::vector<std::shared_ptr<Segment>> PartitionLog::Segments() const {
+  return *snapshot();
+}
+
+// Checks done before taking the append lock, so concurrent appenders to one
+// partition validate in parallel. Computes the true max timestamp.
+absl::Status PartitionLog::ValidateForAppend(const RecordBatchView& batch,
+                                             const LogAppendOptions& options,
+                                             int64_t* max_timestamp) const {
+  const BatchHeader& h = batch.header();
+  if (batch.size_bytes() > config_.max_batch_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: batch of %d bytes exceeds the maximum batch size %d", dir_,
+        batch.size_bytes(), config_.max_batch_bytes));
+  }
+  if (options.assign_offsets) {
+    if (h.is_control() || h.is_transactional()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: control and transactional batches can only be appended with "
+          "their own offsets",
+          dir_));
+    }
+    if (h.records_count <= 0 || h.last_offset_delta + 1 != h.records_count) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: batch has %d records but lastOffsetDelta %d; a produced batch "
+          "needs records = lastOffsetDelta + 1 > 0",
+          dir_, h.records_count, h.last_offset_delta));
+    }
+  }
+  SPOOL_RETURN_IF_ERROR(batch.VerifyCrc());
+  DecodeOptions decode;
+  decode.verify_crc = false;  // just checked
+  RecordIterator it(batch, decode);
+  RecordView r;
+  int64_t max_ts = -1;
+  int32_t expected_delta = 0;
+  while (it.Next(&r)) {
+    if (options.assign_offsets && r.offset_delta != expected_delta) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: record %d has offset delta %d; produced batches need "
+          "consecutive deltas from 0",
+          dir_, expected_delta, r.offset_delta));
+    }
+    ++expected_delta;
+    max_ts = std::max(max_ts, r.timestamp);
+  }
+  if (!it.status().ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: invalid batch: %s", dir_, it.status().message()));
+  }
+  *max_timestamp = h.timestamp_type() == TimestampType::kLogAppendTime
+                       ? h.max_timestamp
+                       : max_ts;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogAppendResult> PartitionLog::Append(
+    std::string batch, const LogAppendOptions& options) {
+  SPOOL_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(batch));
+  if (view.size_bytes() != static_cast<int64_t>(batch.size())) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: append takes exactly one batch; got %d bytes after a batch of %d",
+        dir_, batch.size() - view.size_bytes(), view.size_bytes()));
+  }
+  int64_t max_ts = -1;
+  SPOOL_RETURN_IF_ERROR(ValidateForAppend(view, options, &max_ts));
+  const Durability durability = options.durability.value_or(config_.durability);
+  const BatchHeader& h = view.header();
+  LogAppendResult result;
+  result.records = h.records_count;
+  result.bytes = view.size_bytes();
+  {
+    MutexLock lock(&append_mu_);
+    if (closed_) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("%s: log is closed", dir_));
+    }
+    SPOOL_RETURN_IF_ERROR(SyncFailure());
+    const int64_t end = log_end_offset_.load();
+    int64_t base = end;
+    if (!options.assign_offsets) {
+      if (h.base_offset < end) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: batch base offset %d is below the log end offset %d", dir_,
+            h.base_offset, end));
+      }
+      base = h.base_offset;
+    }
+    SetBaseOffset(batch.data(), base);
+    if (options.leader_epoch >= 0) {
+      SetPartitionLeaderEpoch(batch.data(), options.leader_epoch);
+    }
+    if (config_.timestamp_type == TimestampType::kLogAppendTime &&
+        options.assign_offsets) {
+      max_ts = clock_->NowMillis();
+      SetLogAppendTime(batch.data(), batch.size(), max_ts);
+      result.log_append_time = max_ts;
+    } else if (max_ts != h.max_timestamp &&
+               h.timestamp_type() == TimestampType::kCreateTime) {
+      SetMaxTimestamp(batch.data(), batch.size(), max_ts);
+    }
+    const int64_t last = base + h.last_offset_delta;
+    auto segs = snapshot();
+    const Segment* active = segs->back().get();
+    if (active->sealed() ||
+        active->ShouldRoll(view.size_bytes(), last, clock_->Now())) {
+      SPOOL_RETURN_IF_ERROR(RollLocked(base));
+      segs = snapshot();
+    }
+    SPOOL_RETURN_IF_ERROR(segs->back()->Append(batch, last, max_ts));
+    result.base_offset = base;
+    result.last_offset = last;
+    unsynced_records_.fetch_add(h.records_count);
+    if (first_unsynced_micros_.load() == 0) {
+      first_unsynced_micros_.store(absl::ToUnixMicros(clock_->Now()));
+    }
+    appends_.fetch_add(1);
+    appended_records_.fetch_add(h.records_count);
+    appended_bytes_.fetch_add(view.size_bytes());
+    PublishEnd(last + 1);
+  }
+  if (durability == Durability::kSync) {
+    SPOOL_RETURN_IF_ERROR(WaitDurable(result.last_offset + 1));
+  }
+  result.durable = durable_offset_.load() > result.last_offset;
+  return result;
+}
+
+void PartitionLog::PublishEnd(int64_t end) {
+  log_end_offset_.store(end);
+  if (!explicit_high_watermark_.load()) high_watermark_.store(end);
+  if (data_waiters_.load() > 0) {
+    // Mutex re-evaluates the waiters' conditions on unlock.
+    MutexLock lock(&data_mu_);
+  }
+}
+
+bool PartitionLog::WaitForData(int64_t offset, absl::Time deadline) const {
+  auto ready = [this, offset] {
+    return log_end_offset_.load() > offset || closing_.load();
+  };
+  if (ready()) return log_end_offset_.load() > offset;
+  data_waiters_.fetch_add(1);
+  {
+    MutexLock lock(&data_mu_);
+    data_mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  }
+  data_waiters_.fetch_sub(1);
+  return log_end_offset_.load() > offset;
+}
+
+namespace {
+
+void StoreMax(std::atomic<int64_t>& target, int64_t value) {
+  int64_t cur = target.load();
+  while (cur < value && !target.compare_exchange_weak(cur, value)) {
+  }
+}
+
+}  // namespace
+
+absl::Status PartitionLog::RollLocked(int64_t base_offset) {
+  auto segs = snapshot();
+  std::shared_ptr<Segment> old = segs->back();
+  // The old segment becomes immutable and fully durable before the new one
+  // exists, so after any crash only the last segment can have a torn tail.
+  // A failed write (say ENOSPC) leaves it active and the roll is retried by
+  // the next append; a failed fsync poisons the log.
+  SPOOL_RETURN_IF_ERROR(old->Seal(/*sync=*/false));
+  if (absl::Status s = old->SyncFiles(); !s.ok()) return Poison(s);
+  StoreMax(durable_offset_, old->next_offset());
+  const int64_t new_base = std::max(base_offset, log_end_offset_.load());
+  SegmentList list = *segs;
+  if (old->size() == 0 && old->base_offset() == new_base) {
+    list.pop_back();  // an empty segment at the same offset is replaced
+  }
+  SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
+                         Segment::Create(ctx_, new_base, clock_->Now()));
+  absl::Status s = fs_->SyncDir(dir_);
+  if (!s.ok()) {
+    seg->DeleteFiles().IgnoreError();  // it never held data
+    return s;
+  }
+  list.push_back(std::move(seg));
+  SetSegments(std::move(list));
+  rolls_.fetch_add(1);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> PartitionLog::SyncActive() {
+  // Read the end before the segment: a roll between the two loads synced
+  // the old segment itself, so syncing the segment seen covers `end`.
+  const int64_t end = log_end_offset_.load();
+  auto segs = snapshot();
+  const absl::Time start = absl::Now();
+  SPOOL_RETURN_IF_ERROR(segs->back()->SyncLog());
+  if (fsync_seconds_ != nullptr) {
+    fsync_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  syncs_.fetch_add(1);
+  return end;
+}
+
+absl::Status PartitionLog::WaitDurable(int64_t end_offset) {
+  auto not_syncing = [this] { return !syncing_.load(); };
+  MutexLock lock(&sync_mu_);
+  while (durable_offset_.load() < end_offset) {
+    if (!sync_error_.ok()) return sync_error_;
+    if (syncing_) {
+      // Another caller's fdatasync is running; ours starts after it unless
+      // it already covers us.
+      sync_mu_.Await(absl::Condition(&not_syncing));
+      continue;
+    }
+    syncing_ = true;
+    sync_mu_.Unlock();
+    absl::StatusOr<int64_t> covered = SyncActive();
+    sync_mu_.Lock();
+    syncing_ = false;
+    if (!covered.ok()) return PoisonLocked(covered.status());
+    StoreMax(durable_offset_, *covered);
+    if (durable_offset_.load() >= log_end_offset_.load()) {
+      first_unsynced_micros_.store(0);
+      unsynced_records_.store(0);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::Poison(const absl::Status& cause) {
+  MutexLock lock(&sync_mu_);
+  return PoisonLocked(cause);
+}
+
+absl::Status PartitionLog::PoisonLocked(const absl::Status& cause) {
+  if (sync_failed_.load()) return sync_error_;
+  sync_failed_.store(true);
+  sync_error_ = absl::FailedPreconditionError(absl::StrFormat(
+      "%s: fdatasync failed, durability of unsynced appends is unknown; "
+      "reopen the log to recover: %s",
+      dir_, cause.ToString()));
+  return sync_error_;
+}
+
+absl::Status PartitionLog::SyncFailure() {
+  if (!sync_failed_.load()) return absl::OkStatus();
+  MutexLock lock(&sync_mu_);
+  return sync_error_;
+}
+
+absl::Status PartitionLog::Flush() {
+  SPOOL_RETURN_IF_ERROR(WaitDurable(log_end_offset_.load()));
+  auto segs = snapshot();
+  return segs->back()->FlushIndexes();
+}
+
+bool PartitionLog::NeedsFlush(absl::Time now) const {
+  int64_t since = first_unsynced_micros_.load();
+  if (since == 0) return false;
+  if (unsynced_records_.load() >= config_.flush_records) {
+    return true;
+  }
+  return now - absl::FromUnixMicros(since) >= config_.flush_interval;
+}
+
+absl::Status PartitionLog::SetHighWatermark(int64_t offset) {
+  const int64_t end = log_end_offset_.load();
+  if (offset < 0 || offset > end) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: high watermark %d outside [0, log end %d]", dir_, offset, end));
+  }
+  explicit_high_watermark_.store(true);
+  high_watermark_.store(offset);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> PartitionLog::TruncateTo(int64_t offset) {
+  MutexLock lock(&append_mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: log is closed", dir_));
+  }
+  const int64_t end = log_end_offset_.load();
+  if (offset >= end) return end;
+  // Keep group commit out while segments change under it.
+  MutexLock sync_lock(&sync_mu_);
+  auto not_syncing = [this] { return !syncing_.load(); };
+  sync_mu_.Await(absl::Condition(&not_syncing));
+  auto segs = snapshot();
+  SegmentList list = *segs;
+  size_t keep = 0;  // index of the segment that will hold the new end
+  while (keep + 1 < list.size() && list[keep + 1]->base_offset() <= offset) {
+    ++keep;
+  }
+  for (size_t i = keep + 1; i < list.size(); ++i) {
+    SPOOL_RETURN_IF_ERROR(list[i]->RenameWithSuffix(kDeletedSuffix));
+    list[i]->DeleteFilesOnDestruction();
+  }
+  list.resize(keep + 1);
+  if (offset <= list[0]->base_offset() && keep == 0) {
+    // Everything goes: start over with an empty segment at `offset`.
+    SPOOL_RETURN_IF_ERROR(list[0]->RenameWithSuffix(kDeletedSuffix));
+    list[0]->DeleteFilesOnDestruction();
+    SPOOL_ASSIGN_OR_RETURN(list[0],
+                           Segment::Create(ctx_, offset, clock_->Now()));
+    log_start_offset_.store(offset);
+  } else {
+    SPOOL_RETURN_IF_ERROR(list.back()->TruncateTo(offset));
+  }
+  SPOOL_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  const int64_t new_end = list.back()->next_offset();
+  SetSegments(std::move(list));
+  log_end_offset_.store(new_end);
+  if (high_watermark_.load() > new_end) high_watermark_.store(new_end);
+  if (durable_offset_.load() > new_end) durable_offset_.store(new_end);
+  return new_end;
+}
+
+absl::Status PartitionLog::AdvanceLogStart(int64_t offset) {
+  MutexLock lock(&append_mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: log is closed", dir_));
+  }
+  const int64_t hwm = high_watermark_.load();
+  if (offset > hwm) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: cannot delete records before offset %d, beyond the high "
+        "watermark %d",
+        dir_, offset, hwm));
+  }
+  if (offset <= log_start_offset_.load()) return absl::OkStatus();
+  log_start_offset_.store(offset);
+  auto segs = snapshot();
+  SegmentList list = *segs;
+  size_t drop = 0;
+  while (drop + 1 < list.size() && list[drop + 1]->base_offset() <= offset) {
+    SPOOL_RETURN_IF_ERROR(list[drop]->RenameWithSuffix(kDeletedSuffix));
+    list[drop]->DeleteFilesOnDestruction();
+    ++drop;
+  }
+  if (drop > 0) {
+    list.erase(list.begin(), list.begin() + drop);
+    SetSegments(std::move(list));
+  }
+  return absl::OkStatus();
+}
+
+PartitionLogStats PartitionLog::Stats() const {
+  PartitionLogStats st;
+  auto segs = snapshot();
+  st.segments = static_cast<int64_t>(segs->size());
+  for (const auto& seg : *segs) st.size_bytes += seg->size();
+  st.log_start_offset = log_start_offset_.load();
+  st.log_end_offset = log_end_offset_.load();
+  st.high_watermark = high_watermark_.load();
+  st.durable_offset = durable_offset_.load();
+  st.appends = appends_.load();
+  st.appended_records = appended_records_.load();
+  st.appended_bytes = appended_bytes_.load();
+  st.reads = reads_.load();
+  st.read_bytes = read_bytes_.load();
+  st.syncs = syncs_.load();
+  st.rolls = rolls_.load();
+  return st;
+}
+
+}  // namespace spool

@@ -1,0 +1,322 @@
+// One partition's append-only log: a directory of segments
+// (docs/format/segments.md), with offset assignment, reads by offset and by
+// timestamp, durability modes with group commit, truncation for
+// replication, log-start advancement and crash recovery.
+//
+// Thread-safe. Appends are serialized by the partition's append lock;
+// reads take no lock that an append holds (they snapshot the segment list
+// and read below the published end), so readers never block the writer.
+// Durable appends wait for fdatasync outside the append lock, so many sync
+// appenders share one fdatasync (group commit).
+//
+// Errors: kInvalidArgument for a bad batch (the message names the check),
+// kOutOfRange for offsets outside [log start, log end], kFailedPrecondition
+// after Close() or after an fsync failure (see Append), kResourceExhausted
+// when the disk is full, kDataLoss for corruption found while reading.
+
+#ifndef SPOOL_LOG_PARTITION_LOG_H_
+#define SPOOL_LOG_PARTITION_LOG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "io/file_cache.h"
+#include "log/log_config.h"
+#include "log/segment.h"
+#include "spool/clock.h"
+#include "spool/durability.h"
+#include "spool/file_system.h"
+#include "spool/record.h"
+#include "util/histogram.h"
+#include "util/mutex.h"
+
+namespace spool {
+
+struct LogAppendOptions {
+  // Overrides LogConfig::durability for this append.
+  std::optional<Durability> durability;
+  // Written into the batch's partitionLeaderEpoch field when >= 0.
+  int32_t leader_epoch = -1;
+  // false: the batch keeps its own offsets (a follower copying a leader's
+  // log); its base offset must be >= the log end offset. Control and
+  // transactional batches are accepted only this way.
+  bool assign_offsets = true;
+};
+
+struct LogAppendResult {
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;
+  int64_t log_append_time = -1;  // -1 for CreateTime topics
+  int32_t records = 0;
+  int64_t bytes = 0;
+  // Whether the batch was durable (fsynced) when the call returned.
+  bool durable = false;
+};
+
+struct LogReadOptions {
+  // Stop after this many bytes of whole batches...
+  int64_t max_bytes = 1 << 20;
+  // ... but return the first batch even if it alone is larger.
+  bool min_one_batch = true;
+  // Exclusive upper bound on offsets returned; -1 = the high watermark.
+  int64_t max_offset = -1;
+  // Return only batches already fsynced.
+  bool durable_only = false;
+};
+
+struct LogReadResult {
+  // Byte ranges of whole batches, in offset order, one per segment
+  // touched. Each keeps its file open.
+  std::vector<FileRegion> regions;
+  int64_t bytes = 0;
+  // The offset a follow-up read should ask for (the end of the last batch
+  // returned, or the requested offset if nothing was returned).
+  int64_t next_offset = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+};
+
+// Batches read into memory and parsed; views point into `data`.
+struct LogBatches {
+  std::string data;
+  std::vector<RecordBatchView> batches;
+  int64_t next_offset = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+};
+
+// What opening a log found and did. Reported through the API, logged and
+// counted in metrics by the engine.
+struct RecoveryReport {
+  struct Truncation {
+    std::string file;
+    uint64_t position = 0;          // where the valid data ended
+    uint64_t bytes = 0;             // bytes removed
+    int64_t first_lost_offset = 0;  // the log end after truncation
+    std::string reason;
+    bool zero_tail = false;  // the removed bytes were all zeros
+  };
+  bool clean_shutdown = false;
+  int64_t recovery_point = 0;  // where scanning started
+  int segments_loaded = 0;
+  int segments_scanned = 0;
+  uint64_t bytes_scanned = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  std::vector<Truncation> truncations;
+  // Segments removed because they followed a truncated one, and leftover
+  // files of interrupted operations that were resolved.
+  std::vector<std::string> removed_files;
+
+  // True if bytes other than an all-zero tail were dropped.
+  bool data_dropped() const;
+  std::string ToString() const;
+};
+
+struct PartitionLogOptions {
+  FileSystem* fs = nullptr;
+  FileCache* files = nullptr;
+  Clock* clock = nullptr;
+  std::string dir;  // the partition directory, created if missing
+  LogConfig config;
+  // From the data directory's checkpoint files.
+  int64_t recovery_point = 0;
+  int64_t log_start_offset = 0;
+  bool clean_shutdown = false;
+  // Where fdatasync latencies (seconds) are recorded; may be null. Not
+  // owned; must outlive the log.
+  BucketHistogram* fsync_seconds = nullptr;
+};
+
+struct PartitionLogStats {
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t durable_offset = 0;
+  int64_t size_bytes = 0;
+  int64_t segments = 0;
+  int64_t appends = 0;
+  int64_t appended_records = 0;
+  int64_t appended_bytes = 0;
+  int64_t reads = 0;
+  int64_t read_bytes = 0;
+  int64_t syncs = 0;
+  int64_t rolls = 0;
+};
+
+class PartitionLog {
+ public:
+  // Opens (creating if needed) the log in options.dir and recovers it:
+  // after a clean shutdown segment metadata is loaded without scanning
+  // data; otherwise every segment from the recovery point on is scanned,
+  // validated and truncated at the first torn or corrupt batch, later
+  // segments are removed, indexes rebuilt. `report` may be null.
+  static absl::StatusOr<std::unique_ptr<PartitionLog>> Open(
+      PartitionLogOptions options, RecoveryReport* report);
+
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+  ~PartitionLog();
+
+  // Flushes and syncs everything, seals the active segment (indexes
+  // trimmed) and rejects further calls with kFailedPrecondition.
+  // Idempotent.
+  absl::Status Close() ABSL_LOCKS_EXCLUDED(append_mu_);
+
+  // Appends one complete v2 batch (the string is modified in place: base
+  // offset, leader epoch, LogAppendTime). Validates it fully first (CRC,
+  // every record, record count equal to lastOffsetDelta + 1 for assigned
+  // offsets, size <= max_batch_bytes). With kSync the call returns after an
+  // fdatasync that covers the batch. On a write error (disk full, I/O
+  // error) nothing is appended and the log stays readable; later appends
+  // may succeed. An fdatasync failure makes durability unknowable, so the
+  // log then refuses appends (kFailedPrecondition) until reopened, which
+  // runs recovery.
+  absl::StatusOr<LogAppendResult> Append(std::string batch,
+                                         const LogAppendOptions& options = {})
+      ABSL_LOCKS_EXCLUDED(append_mu_);
+
+  // Whole batches starting with the one that holds `offset`. kOutOfRange if
+  // offset < log start or > log end; empty at the end.
+  absl::StatusOr<LogReadResult> Read(int64_t offset,
+                                     const LogReadOptions& options = {}) const;
+  // Same, read into memory and parsed.
+  absl::StatusOr<LogBatches> ReadBatches(
+      int64_t offset, const LogReadOptions& options = {}) const;
+
+  // The earliest offset whose record timestamp is >= ts, or nullopt if
+  // every record is older.
+  absl::StatusOr<std::optional<int64_t>> OffsetForTimestamp(int64_t ts) const;
+
+  // Blocks until the log end offset exceeds `offset`, the deadline passes
+  // or the log closes. Returns true if there is data past `offset`.
+  bool WaitForData(int64_t offset, absl::Time deadline) const;
+
+  int64_t log_start_offset() const { return log_start_offset_.load(); }
+  int64_t log_end_offset() const { return log_end_offset_.load(); }
+  int64_t high_watermark() const { return high_watermark_.load(); }
+  // Every offset below this is on disk (fdatasync'ed): the recovery point.
+  int64_t durable_offset() const { return durable_offset_.load(); }
+  const std::string& dir() const { return dir_; }
+  const LogConfig& config() const { return config_; }
+
+  // Replication: the high watermark normally follows the log end; a
+  // replication layer sets it explicitly (<= log end).
+  absl::Status SetHighWatermark(int64_t offset);
+
+  // Removes every batch holding an offset >= `offset` (whole batches: the
+  // log ends at the start of the batch holding `offset`). Syncs. Returns
+  // the new log end offset.
+  absl::StatusOr<int64_t> TruncateTo(int64_t offset)
+      ABSL_LOCKS_EXCLUDED(append_mu_);
+
+  // Advances the log start offset to `offset` (<= high watermark) and
+  // deletes segments wholly below it (never the active one). Reads below
+  // the new start fail with kOutOfRange.
+  absl::Status AdvanceLogStart(int64_t offset) ABSL_LOCKS_EXCLUDED(append_mu_);
+
+  // Makes everything appended so far durable (one fdatasync, shared with
+  // concurrent sync appenders) and writes pending index entries.
+  absl::Status Flush() ABSL_LOCKS_EXCLUDED(append_mu_);
+  // kInterval: true when unsynced data is older than flush_interval or
+  // more than flush_records records are unsynced.
+  bool NeedsFlush(absl::Time now) const;
+
+  PartitionLogStats Stats() const;
+
+  // Snapshot of the segments, oldest first.
+  std::vector<std::shared_ptr<Segment>> Segments() const;
+
+ private:
+  using SegmentList = std::vector<std::shared_ptr<Segment>>;
+
+  explicit PartitionLog(PartitionLogOptions options);
+
+  absl::Status Load(RecoveryReport* report);
+  absl::Status RemoveLeftovers(std::vector<std::string>* names,
+                               RecoveryReport* report);
+  absl::Status OpenSegments(const std::vector<int64_t>& bases,
+                            RecoveryReport* report);
+
+  absl::Status ValidateForAppend(const RecordBatchView& batch,
+                                 const LogAppendOptions& options,
+                                 int64_t* max_timestamp) const;
+  absl::Status RollLocked(int64_t base_offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  absl::Status WaitDurable(int64_t end_offset) ABSL_LOCKS_EXCLUDED(sync_mu_);
+  absl::StatusOr<int64_t> SyncActive();
+  // The error of a failed fdatasync, which poisons the log; OK if none.
+  absl::Status SyncFailure() ABSL_LOCKS_EXCLUDED(sync_mu_);
+  // Records that an fdatasync failed with `cause`; returns the poison
+  // error every later append gets.
+  absl::Status Poison(const absl::Status& cause) ABSL_LOCKS_EXCLUDED(sync_mu_);
+  absl::Status PoisonLocked(const absl::Status& cause)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_);
+  void PublishEnd(int64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+
+  std::shared_ptr<const SegmentList> snapshot() const
+      ABSL_LOCKS_EXCLUDED(segments_mu_);
+  void SetSegments(SegmentList segments) ABSL_LOCKS_EXCLUDED(segments_mu_);
+  absl::StatusOr<LogReadResult> ReadLocked(int64_t offset,
+                                           const LogReadOptions& options,
+                                           const SegmentList& segs) const;
+
+  // Constant after construction.
+  const std::string dir_;
+  const LogConfig config_;
+  FileSystem* const fs_;
+  Clock* const clock_;
+  SegmentContext ctx_;
+  std::unique_ptr<FileCache> owned_files_;  // when none was given
+  BucketHistogram* const fsync_seconds_;
+
+  // Serializes writers: appends, rolls, truncation, deletion, close.
+  Mutex append_mu_ ABSL_ACQUIRED_BEFORE(segments_mu_);
+  bool closed_ ABSL_GUARDED_BY(append_mu_) = false;
+
+  // The segment list, replaced (copy-on-write) by writers.
+  mutable Mutex segments_mu_;
+  std::shared_ptr<const SegmentList> segments_ ABSL_GUARDED_BY(segments_mu_);
+
+  // Group commit. Lock order: append_mu_ before sync_mu_.
+  Mutex sync_mu_ ABSL_ACQUIRED_AFTER(append_mu_);
+  std::atomic<bool> sync_failed_{false};
+  // Written under sync_mu_; atomic because Await conditions read it.
+  std::atomic<bool> syncing_{false};
+  absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);
+
+  // Long-poll waiters.
+  mutable Mutex data_mu_;
+  mutable std::atomic<int> data_waiters_{0};
+
+  // Published offsets and counters, readable without locks.
+  std::atomic<int64_t> log_start_offset_{0};
+  std::atomic<int64_t> log_end_offset_{0};
+  std::atomic<int64_t> high_watermark_{0};
+  std::atomic<int64_t> durable_offset_{0};
+  std::atomic<bool> explicit_high_watermark_{false};
+  std::atomic<bool> closing_{false};
+  std::atomic<int64_t> first_unsynced_micros_{0};  // 0 = all synced
+  std::atomic<int64_t> unsynced_records_{0};
+  std::atomic<int64_t> appends_{0};
+  std::atomic<int64_t> appended_records_{0};
+  std::atomic<int64_t> appended_bytes_{0};
+  mutable std::atomic<int64_t> reads_{0};
+  mutable std::atomic<int64_t> read_bytes_{0};
+  std::atomic<int64_t> syncs_{0};
+  std::atomic<int64_t> rolls_{0};
+};
+
+}  // namespace spool
+
+#endif  // SPOOL_LOG_PARTITION_LOG_H_
