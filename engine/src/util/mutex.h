@@ -1,21 +1,39 @@
-// spool::Mutex: absl::Mutex as every Spool component uses it, visible to
-// ThreadSanitizer.
+// spool::Mutex and spool::CondVar: the locks every Spool component uses.
 //
-// Debian's libabsl is not built with -fsanitize=thread, so TSan cannot see
-// the happens-before edges that absl::Mutex creates and reports races on
-// data that is correctly guarded. This wrapper adds the dynamic annotations
-// TSan's runtime implements around every acquire and release (including the
-// release and re-acquire inside Await). In builds without TSan they compile
-// to nothing and the wrapper is exactly absl::Mutex. Clang's thread-safety
-// analysis sees it as a capability like absl::Mutex.
+// In normal builds they are absl::Mutex and absl::CondVar. Debian's libabsl
+// is not built with -fsanitize=thread, so under ThreadSanitizer absl's
+// synchronization is invisible (TSan reports every guarded access as a
+// race) and its header-inlined TSan hooks do not match the library (wake-ups
+// were observed to be lost). ThreadSanitizer builds therefore use the
+// standard library's std::shared_mutex and std::condition_variable_any,
+// which TSan intercepts natively. The semantics Spool relies on — exclusive
+// and shared locking, waiting on a condition variable with a deadline — are
+// the same in both.
+//
+// Clang's thread-safety analysis sees Mutex as a capability, so
+// ABSL_GUARDED_BY and friends work as with absl::Mutex.
 
 #ifndef SPOOL_UTIL_MUTEX_H_
 #define SPOOL_UTIL_MUTEX_H_
 
-#include "absl/base/dynamic_annotations.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define SPOOL_MUTEX_USE_STD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SPOOL_MUTEX_USE_STD 1
+#endif
+#endif
+
+#ifdef SPOOL_MUTEX_USE_STD
+#include <chrono>
+#include <condition_variable>
+#include <shared_mutex>
+#endif
 
 namespace spool {
 
@@ -26,47 +44,81 @@ class ABSL_LOCKABLE Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
-    mu_.Lock();
-    ABSL_ANNOTATE_RWLOCK_ACQUIRED(this, 1);
-  }
-  void Unlock() ABSL_UNLOCK_FUNCTION() {
-    ABSL_ANNOTATE_RWLOCK_RELEASED(this, 1);
-    mu_.Unlock();
-  }
-  void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() {
-    mu_.ReaderLock();
-    ABSL_ANNOTATE_RWLOCK_ACQUIRED(this, 0);
-  }
-  void ReaderUnlock() ABSL_UNLOCK_FUNCTION() {
-    ABSL_ANNOTATE_RWLOCK_RELEASED(this, 0);
-    mu_.ReaderUnlock();
-  }
+#ifdef SPOOL_MUTEX_USE_STD
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() { mu_.lock_shared(); }
+  void ReaderUnlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock_shared(); }
+  void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
+#else
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.Lock(); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.Unlock(); }
+  void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() { mu_.ReaderLock(); }
+  void ReaderUnlock() ABSL_UNLOCK_FUNCTION() { mu_.ReaderUnlock(); }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() { mu_.AssertHeld(); }
+#endif
 
-  // Releases the mutex until `cond` holds, then re-acquires it.
-  // REQUIRES: held exclusively.
-  void Await(const absl::Condition& cond) {
-    ABSL_ANNOTATE_RWLOCK_RELEASED(this, 1);
-    mu_.Await(cond);
-    ABSL_ANNOTATE_RWLOCK_ACQUIRED(this, 1);
+ private:
+  friend class CondVar;
+#ifdef SPOOL_MUTEX_USE_STD
+  std::shared_mutex mu_;
+#else
+  absl::Mutex mu_;
+#endif
+};
+
+// A condition variable for spool::Mutex. Thread-safe. As with any condition
+// variable, wake-ups may be spurious: re-check the predicate in a loop.
+class CondVar {
+ public:
+  // Atomically releases `mu`, blocks until signalled, re-acquires `mu`.
+  // REQUIRES: `mu` held exclusively.
+  void Wait(Mutex* mu) {
+#ifdef SPOOL_MUTEX_USE_STD
+    std::unique_lock<std::shared_mutex> lock(mu->mu_, std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();
+#else
+    cv_.Wait(&mu->mu_);
+#endif
   }
-  // Like Await, giving up at `deadline`; returns whether `cond` holds.
-  bool AwaitWithDeadline(const absl::Condition& cond, absl::Time deadline) {
-    ABSL_ANNOTATE_RWLOCK_RELEASED(this, 1);
-    bool ok = mu_.AwaitWithDeadline(cond, deadline);
-    ABSL_ANNOTATE_RWLOCK_ACQUIRED(this, 1);
-    return ok;
+  // Like Wait; returns true if `deadline` passed.
+  bool WaitWithDeadline(Mutex* mu, absl::Time deadline) {
+#ifdef SPOOL_MUTEX_USE_STD
+    std::unique_lock<std::shared_mutex> lock(mu->mu_, std::adopt_lock);
+    auto d = std::chrono::system_clock::time_point(std::chrono::microseconds(
+        absl::ToUnixMicros(std::min(deadline, absl::Now() + absl::Hours(24)))));
+    bool timed_out = cv_.wait_until(lock, d) == std::cv_status::timeout;
+    lock.release();
+    return timed_out;
+#else
+    return cv_.WaitWithDeadline(&mu->mu_, deadline);
+#endif
   }
-  bool AwaitWithTimeout(const absl::Condition& cond, absl::Duration timeout) {
-    ABSL_ANNOTATE_RWLOCK_RELEASED(this, 1);
-    bool ok = mu_.AwaitWithTimeout(cond, timeout);
-    ABSL_ANNOTATE_RWLOCK_ACQUIRED(this, 1);
-    return ok;
+  bool WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
+    return WaitWithDeadline(mu, absl::Now() + timeout);
+  }
+  void Signal() {
+#ifdef SPOOL_MUTEX_USE_STD
+    cv_.notify_one();
+#else
+    cv_.Signal();
+#endif
+  }
+  void SignalAll() {
+#ifdef SPOOL_MUTEX_USE_STD
+    cv_.notify_all();
+#else
+    cv_.SignalAll();
+#endif
   }
 
  private:
-  absl::Mutex mu_;
+#ifdef SPOOL_MUTEX_USE_STD
+  std::condition_variable_any cv_;
+#else
+  absl::CondVar cv_;
+#endif
 };
 
 class ABSL_SCOPED_LOCKABLE MutexLock {
