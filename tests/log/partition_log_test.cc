@@ -13,6 +13,7 @@
 #include "io/file_cache.h"
 #include "log/log_test_util.h"
 #include "spool/clock.h"
+#include "util/mutex.h"
 
 namespace spool {
 namespace {
@@ -381,15 +382,16 @@ class GatedFileSystem : public FileSystem {
   explicit GatedFileSystem(FileSystem* base) : base_(base) {}
 
   void Close() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     open_ = false;
   }
   void Open() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     open_ = true;
+    cv_.SignalAll();
   }
   int blocked() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return blocked_;
   }
 
@@ -443,9 +445,9 @@ class GatedFileSystem : public FileSystem {
       return f_->Read(o, n, dst);
     }
     absl::Status Sync() override {
-      absl::MutexLock lock(&fs_->mu_);
+      MutexLock lock(&fs_->mu_);
       ++fs_->blocked_;
-      fs_->mu_.Await(absl::Condition(&fs_->open_));
+      while (!fs_->open_) fs_->cv_.Wait(&fs_->mu_);
       --fs_->blocked_;
       return f_->Sync();
     }
@@ -462,7 +464,8 @@ class GatedFileSystem : public FileSystem {
   };
 
   FileSystem* base_;
-  absl::Mutex mu_;
+  Mutex mu_;
+  CondVar cv_;
   bool open_ = true;
   int blocked_ = 0;
 };

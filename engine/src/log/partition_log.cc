@@ -112,6 +112,7 @@ absl::Status PartitionLog::Close() {
   closing_.store(true);
   {
     MutexLock lock(&data_mu_);  // wake long-pollers
+    data_cv_.SignalAll();
   }
   MutexLock lock(&append_mu_);
   if (closed_) return absl::OkStatus();
@@ -269,8 +270,11 @@ void PartitionLog::PublishEnd(int64_t end) {
   log_end_offset_.store(end);
   if (!explicit_high_watermark_.load()) high_watermark_.store(end);
   if (data_waiters_.load() > 0) {
-    // Mutex re-evaluates the waiters' conditions on unlock.
+    // Waiters increment data_waiters_ before checking the end under
+    // data_mu_; with both sides sequentially consistent, either they see the
+    // new end or we see them.
     MutexLock lock(&data_mu_);
+    data_cv_.SignalAll();
   }
 }
 
@@ -282,7 +286,8 @@ bool PartitionLog::WaitForData(int64_t offset, absl::Time deadline) const {
   data_waiters_.fetch_add(1);
   {
     MutexLock lock(&data_mu_);
-    data_mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+    while (!ready() && !data_cv_.WaitWithDeadline(&data_mu_, deadline)) {
+    }
   }
   data_waiters_.fetch_sub(1);
   return log_end_offset_.load() > offset;
@@ -341,14 +346,13 @@ absl::StatusOr<int64_t> PartitionLog::SyncActive() {
 }
 
 absl::Status PartitionLog::WaitDurable(int64_t end_offset) {
-  auto not_syncing = [this] { return !syncing_.load(); };
   MutexLock lock(&sync_mu_);
   while (durable_offset_.load() < end_offset) {
     if (!sync_error_.ok()) return sync_error_;
     if (syncing_) {
       // Another caller's fdatasync is running; ours starts after it unless
       // it already covers us.
-      sync_mu_.Await(absl::Condition(&not_syncing));
+      sync_cv_.Wait(&sync_mu_);
       continue;
     }
     syncing_ = true;
@@ -356,6 +360,7 @@ absl::Status PartitionLog::WaitDurable(int64_t end_offset) {
     absl::StatusOr<int64_t> covered = SyncActive();
     sync_mu_.Lock();
     syncing_ = false;
+    sync_cv_.SignalAll();
     if (!covered.ok()) return PoisonLocked(covered.status());
     StoreMax(durable_offset_, *covered);
     if (durable_offset_.load() >= log_end_offset_.load()) {
@@ -423,8 +428,7 @@ absl::StatusOr<int64_t> PartitionLog::TruncateTo(int64_t offset) {
   if (offset >= end) return end;
   // Keep group commit out while segments change under it.
   MutexLock sync_lock(&sync_mu_);
-  auto not_syncing = [this] { return !syncing_.load(); };
-  sync_mu_.Await(absl::Condition(&not_syncing));
+  while (syncing_) sync_cv_.Wait(&sync_mu_);
   auto segs = snapshot();
   SegmentList list = *segs;
   size_t keep = 0;  // index of the segment that will hold the new end

@@ -291,12 +291,13 @@ class PartitionLog {
   // Group commit. Lock order: append_mu_ before sync_mu_.
   Mutex sync_mu_ ABSL_ACQUIRED_AFTER(append_mu_);
   std::atomic<bool> sync_failed_{false};
-  // Written under sync_mu_; atomic because Await conditions read it.
-  std::atomic<bool> syncing_{false};
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  CondVar sync_cv_;  // signalled when a sync finishes
   absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);
 
   // Long-poll waiters.
   mutable Mutex data_mu_;
+  mutable CondVar data_cv_;  // signalled when the log end moves or closes
   mutable std::atomic<int> data_waiters_{0};
 
   // Published offsets and counters, readable without locks.
