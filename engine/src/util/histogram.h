@@ -29,8 +29,8 @@ class BucketHistogram {
 
   // Upper bounds from 50 us to 10 s, for I/O latencies in seconds.
   static std::vector<double> LatencyBoundsSeconds() {
-    return {50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3,
-            25e-3, 50e-3,  100e-3, 250e-3, 500e-3, 1.0, 2.5,  10.0};
+    return {50e-6, 100e-6, 250e-6, 500e-6, 1e-3,   2.5e-3, 5e-3, 10e-3,
+            25e-3, 50e-3,  100e-3, 250e-3, 500e-3, 1.0,    2.5,  10.0};
   }
 
   void Observe(double value) {
