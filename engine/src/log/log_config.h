@@ -5,6 +5,7 @@
 #define SPOOL_LOG_LOG_CONFIG_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -39,6 +40,13 @@ struct LogConfig {
   absl::Duration flush_interval = absl::Seconds(1);
   // ... or once this many records are unsynced.
   int64_t flush_records = 10000;
+  // Idempotent producers idle this long are forgotten.
+  absl::Duration producer_id_expiration = absl::Hours(24);
+  // Message-id de-duplication: the record header holding the id (empty:
+  // off), how long and how many ids are remembered.
+  std::string dedup_header;
+  absl::Duration dedup_window = absl::Minutes(2);
+  int64_t dedup_max_ids = 1000000;
 
   // kInvalidArgument naming the field and the allowed range.
   absl::Status Validate() const;

@@ -99,17 +99,27 @@ absl::Status LogDirectory::RemoveDeletedPartitionDirs() {
 absl::StatusOr<std::shared_ptr<PartitionLog>> LogDirectory::OpenPartition(
     const TopicPartition& tp, const LogConfig& config, RecoveryReport* report,
     FileCache* files, BucketHistogram* fsync_seconds) {
-  MutexLock lock(&mu_);
+  // The log is opened (and recovered, which can take a while) without
+  // holding mu_: other partitions open in parallel, and a log's own lock is
+  // never taken while mu_ is held (a log takes mu_ to write checkpoints).
+  mu_.Lock();
+  while (opening_.contains(tp)) opened_.Wait(&mu_);
   if (closed_) {
+    mu_.Unlock();
     return absl::FailedPreconditionError(
         absl::StrFormat("data directory %s is closed", path_));
   }
-  auto it = logs_.find(tp);
-  if (it != logs_.end()) return it->second;
+  if (auto it = logs_.find(tp); it != logs_.end()) {
+    std::shared_ptr<PartitionLog> log = it->second;
+    mu_.Unlock();
+    return log;
+  }
+  opening_.insert(tp);
   PartitionLogOptions options;
   options.fs = fs_;
   options.files = files != nullptr ? files : files_;
   options.fsync_seconds = fsync_seconds;
+  options.persist_log_start = [this] { return WriteCheckpoints(); };
   options.clock = clock_;
   options.dir = JoinPath(path_, tp.ToString());
   options.config = config;
@@ -118,10 +128,16 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogDirectory::OpenPartition(
   options.recovery_point = rp == recovery_points_.end() ? 0 : rp->second;
   auto ls = log_starts_.find(tp);
   options.log_start_offset = ls == log_starts_.end() ? 0 : ls->second;
-  SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<PartitionLog> log,
-                         PartitionLog::Open(std::move(options), report));
-  logs_[tp] = log;
-  return log;
+  mu_.Unlock();
+  absl::StatusOr<std::unique_ptr<PartitionLog>> log =
+      PartitionLog::Open(std::move(options), report);
+  MutexLock lock(&mu_);
+  opening_.erase(tp);
+  opened_.SignalAll();
+  if (!log.ok()) return log.status();
+  std::shared_ptr<PartitionLog> shared = std::move(*log);
+  logs_[tp] = shared;
+  return shared;
 }
 
 std::shared_ptr<PartitionLog> LogDirectory::FindPartition(
@@ -132,14 +148,21 @@ std::shared_ptr<PartitionLog> LogDirectory::FindPartition(
 }
 
 absl::Status LogDirectory::DeletePartition(const TopicPartition& tp) {
-  MutexLock lock(&mu_);
-  auto it = logs_.find(tp);
-  if (it != logs_.end()) {
-    it->second->Close().IgnoreError();  // its files are going away anyway
-    logs_.erase(it);
+  std::shared_ptr<PartitionLog> log;
+  {
+    MutexLock lock(&mu_);
+    auto it = logs_.find(tp);
+    if (it != logs_.end()) {
+      log = it->second;
+      logs_.erase(it);
+    }
+    recovery_points_.erase(tp);
+    log_starts_.erase(tp);
   }
-  recovery_points_.erase(tp);
-  log_starts_.erase(tp);
+  if (log != nullptr) {
+    log->Close().IgnoreError();  // its files are going away anyway
+  }
+  MutexLock lock(&mu_);
   const std::string dir = JoinPath(path_, tp.ToString());
   SPOOL_ASSIGN_OR_RETURN(bool exists, fs_->Exists(dir));
   if (!exists) return absl::OkStatus();
@@ -186,12 +209,16 @@ absl::Status LogDirectory::WriteCheckpoints() {
 }
 
 absl::Status LogDirectory::Close() {
-  absl::Status status;
+  // Logs are closed without holding mu_: a log advancing its start offset
+  // holds its own lock and then takes mu_ (to write the checkpoint).
+  std::vector<std::shared_ptr<PartitionLog>> logs;
   {
     MutexLock lock(&mu_);
     if (closed_ || lock_ == nullptr) return absl::OkStatus();
-    for (auto& [tp, log] : logs_) status.Update(log->Close());
+    for (auto& [tp, log] : logs_) logs.push_back(log);
   }
+  absl::Status status;
+  for (auto& log : logs) status.Update(log->Close());
   status.Update(WriteCheckpoints());
   {
     MutexLock lock(&mu_);

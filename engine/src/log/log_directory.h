@@ -22,6 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
 #include "io/file_cache.h"
 #include "log/checkpoint_file.h"
@@ -106,6 +107,9 @@ class LogDirectory {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::btree_map<TopicPartition, std::shared_ptr<PartitionLog>> logs_
       ABSL_GUARDED_BY(mu_);
+  // Partitions being opened (outside mu_), and a wake-up when one is done.
+  absl::btree_set<TopicPartition> opening_ ABSL_GUARDED_BY(mu_);
+  CondVar opened_;
   // As read at Open, for partitions not (yet) opened.
   OffsetCheckpoint recovery_points_ ABSL_GUARDED_BY(mu_);
   OffsetCheckpoint log_starts_ ABSL_GUARDED_BY(mu_);

@@ -79,7 +79,8 @@ PartitionLog::PartitionLog(PartitionLogOptions options)
       config_(options.config),
       fs_(options.fs != nullptr ? options.fs : FileSystem::Default()),
       clock_(options.clock != nullptr ? options.clock : Clock::Real()),
-      fsync_seconds_(options.fsync_seconds) {
+      fsync_seconds_(options.fsync_seconds),
+      persist_log_start_(std::move(options.persist_log_start)) {
   if (options.files == nullptr) {
     owned_files_ = std::make_unique<FileCache>(fs_, kDefaultOpenFiles);
     options.files = owned_files_.get();
@@ -123,6 +124,7 @@ absl::Status PartitionLog::Close() {
   absl::Status s = SyncFailure();
   if (s.ok()) s = active->Seal(/*sync=*/true);
   if (s.ok()) durable_offset_.store(log_end_offset_.load());
+  if (s.ok()) s = WriteProducerSnapshotLocked(log_end_offset_.load());
   return s;
 }
 
@@ -144,9 +146,10 @@ std::vector<std::shared_ptr<Segment>> PartitionLog::Segments() const {
 
 // Checks done before taking the append lock, so concurrent appenders to one
 // partition validate in parallel. Computes the true max timestamp.
-absl::Status PartitionLog::ValidateForAppend(const RecordBatchView& batch,
-                                             const LogAppendOptions& options,
-                                             int64_t* max_timestamp) const {
+absl::Status PartitionLog::ValidateForAppend(
+    const RecordBatchView& batch, const LogAppendOptions& options,
+    int64_t* max_timestamp,
+    std::vector<std::optional<std::string>>* dedup_ids) const {
   const BatchHeader& h = batch.header();
   if (batch.size_bytes() > config_.max_batch_bytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -183,6 +186,15 @@ absl::Status PartitionLog::ValidateForAppend(const RecordBatchView& batch,
     }
     ++expected_delta;
     max_ts = std::max(max_ts, r.timestamp);
+    if (dedup_ids != nullptr) {
+      std::optional<std::string> id;
+      for (const HeaderView& hd : r.headers) {
+        if (hd.key == config_.dedup_header && hd.value.has_value()) {
+          id = std::string(*hd.value);
+        }
+      }
+      dedup_ids->push_back(std::move(id));
+    }
   }
   if (!it.status().ok()) {
     return absl::InvalidArgumentError(
@@ -203,12 +215,13 @@ absl::StatusOr<LogAppendResult> PartitionLog::Append(
         dir_, batch.size() - view.size_bytes(), view.size_bytes()));
   }
   int64_t max_ts = -1;
-  SPOOL_RETURN_IF_ERROR(ValidateForAppend(view, options, &max_ts));
+  std::vector<std::optional<std::string>> ids;
+  const bool dedup = !config_.dedup_header.empty() && options.assign_offsets;
+  SPOOL_RETURN_IF_ERROR(
+      ValidateForAppend(view, options, &max_ts, dedup ? &ids : nullptr));
   const Durability durability = options.durability.value_or(config_.durability);
-  const BatchHeader& h = view.header();
+  BatchHeader h = view.header();
   LogAppendResult result;
-  result.records = h.records_count;
-  result.bytes = view.size_bytes();
   {
     MutexLock lock(&append_mu_);
     if (closed_) {
@@ -216,54 +229,72 @@ absl::StatusOr<LogAppendResult> PartitionLog::Append(
           absl::StrFormat("%s: log is closed", dir_));
     }
     SPOOL_RETURN_IF_ERROR(SyncFailure());
-    const int64_t end = log_end_offset_.load();
-    int64_t base = end;
-    if (!options.assign_offsets) {
-      if (h.base_offset < end) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s: batch base offset %d is below the log end offset %d", dir_,
-            h.base_offset, end));
-      }
-      base = h.base_offset;
+    SPOOL_ASSIGN_OR_RETURN(
+        bool answered,
+        CheckDuplicatesLocked(&batch, &h, &max_ts, ids, options, &result));
+    if (!answered) {
+      SPOOL_RETURN_IF_ERROR(AppendLocked(&batch, &h, max_ts, options, &result));
+      RememberAppendLocked(h, ids, &result);
     }
-    SetBaseOffset(batch.data(), base);
-    if (options.leader_epoch >= 0) {
-      SetPartitionLeaderEpoch(batch.data(), options.leader_epoch);
-    }
-    if (config_.timestamp_type == TimestampType::kLogAppendTime &&
-        options.assign_offsets) {
-      max_ts = clock_->NowMillis();
-      SetLogAppendTime(batch.data(), batch.size(), max_ts);
-      result.log_append_time = max_ts;
-    } else if (max_ts != h.max_timestamp &&
-               h.timestamp_type() == TimestampType::kCreateTime) {
-      SetMaxTimestamp(batch.data(), batch.size(), max_ts);
-    }
-    const int64_t last = base + h.last_offset_delta;
-    auto segs = snapshot();
-    const Segment* active = segs->back().get();
-    if (active->sealed() ||
-        active->ShouldRoll(view.size_bytes(), last, clock_->Now())) {
-      SPOOL_RETURN_IF_ERROR(RollLocked(base));
-      segs = snapshot();
-    }
-    SPOOL_RETURN_IF_ERROR(segs->back()->Append(batch, last, max_ts));
-    result.base_offset = base;
-    result.last_offset = last;
-    unsynced_records_.fetch_add(h.records_count);
-    if (first_unsynced_micros_.load() == 0) {
-      first_unsynced_micros_.store(absl::ToUnixMicros(clock_->Now()));
-    }
-    appends_.fetch_add(1);
-    appended_records_.fetch_add(h.records_count);
-    appended_bytes_.fetch_add(view.size_bytes());
-    PublishEnd(last + 1);
   }
   if (durability == Durability::kSync) {
     SPOOL_RETURN_IF_ERROR(WaitDurable(result.last_offset + 1));
   }
   result.durable = durable_offset_.load() > result.last_offset;
   return result;
+}
+
+absl::Status PartitionLog::AppendLocked(std::string* batch, BatchHeader* h,
+                                        int64_t max_ts,
+                                        const LogAppendOptions& options,
+                                        LogAppendResult* result) {
+  const int64_t end = log_end_offset_.load();
+  int64_t base = end;
+  if (!options.assign_offsets) {
+    if (h->base_offset < end) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: batch base offset %d is below the log end offset %d", dir_,
+          h->base_offset, end));
+    }
+    base = h->base_offset;
+  }
+  SetBaseOffset(batch->data(), base);
+  h->base_offset = base;
+  if (options.leader_epoch >= 0) {
+    SetPartitionLeaderEpoch(batch->data(), options.leader_epoch);
+  }
+  if (config_.timestamp_type == TimestampType::kLogAppendTime &&
+      options.assign_offsets) {
+    max_ts = clock_->NowMillis();
+    SetLogAppendTime(batch->data(), batch->size(), max_ts);
+    result->log_append_time = max_ts;
+  } else if (max_ts != h->max_timestamp &&
+             h->timestamp_type() == TimestampType::kCreateTime) {
+    SetMaxTimestamp(batch->data(), batch->size(), max_ts);
+  }
+  h->max_timestamp = max_ts;
+  const int64_t last = base + h->last_offset_delta;
+  auto segs = snapshot();
+  const Segment* active = segs->back().get();
+  const int64_t size = static_cast<int64_t>(batch->size());
+  if (active->sealed() || active->ShouldRoll(size, last, clock_->Now())) {
+    SPOOL_RETURN_IF_ERROR(RollLocked(base));
+    segs = snapshot();
+  }
+  SPOOL_RETURN_IF_ERROR(segs->back()->Append(*batch, last, max_ts));
+  result->base_offset = base;
+  result->last_offset = last;
+  result->records = h->records_count;
+  result->bytes = size;
+  unsynced_records_.fetch_add(h->records_count);
+  if (first_unsynced_micros_.load() == 0) {
+    first_unsynced_micros_.store(absl::ToUnixMicros(clock_->Now()));
+  }
+  appends_.fetch_add(1);
+  appended_records_.fetch_add(h->records_count);
+  appended_bytes_.fetch_add(size);
+  PublishEnd(last + 1);
+  return absl::OkStatus();
 }
 
 void PartitionLog::PublishEnd(int64_t end) {
@@ -328,6 +359,9 @@ absl::Status PartitionLog::RollLocked(int64_t base_offset) {
   list.push_back(std::move(seg));
   SetSegments(std::move(list));
   rolls_.fetch_add(1);
+  // A snapshot at every roll bounds the replay after a crash to the active
+  // segment; without it the replay only takes longer.
+  WriteProducerSnapshotLocked(new_base).IgnoreError();
   return absl::OkStatus();
 }
 
@@ -456,6 +490,8 @@ absl::StatusOr<int64_t> PartitionLog::TruncateTo(int64_t offset) {
   log_end_offset_.store(new_end);
   if (high_watermark_.load() > new_end) high_watermark_.store(new_end);
   if (durable_offset_.load() > new_end) durable_offset_.store(new_end);
+  SPOOL_RETURN_IF_ERROR(LoadProducerStateLocked(/*clean=*/false));
+  if (dedup_.has_value()) dedup_->TruncateTo(new_end);
   return new_end;
 }
 
@@ -473,20 +509,90 @@ absl::Status PartitionLog::AdvanceLogStart(int64_t offset) {
         dir_, offset, hwm));
   }
   if (offset <= log_start_offset_.load()) return absl::OkStatus();
-  log_start_offset_.store(offset);
+  SPOOL_RETURN_IF_ERROR(SetLogStartLocked(offset));
   auto segs = snapshot();
-  SegmentList list = *segs;
   size_t drop = 0;
-  while (drop + 1 < list.size() && list[drop + 1]->base_offset() <= offset) {
-    SPOOL_RETURN_IF_ERROR(list[drop]->RenameWithSuffix(kDeletedSuffix));
-    list[drop]->DeleteFilesOnDestruction();
+  while (drop + 1 < segs->size() &&
+         (*segs)[drop + 1]->base_offset() <= offset) {
     ++drop;
   }
-  if (drop > 0) {
-    list.erase(list.begin(), list.begin() + drop);
-    SetSegments(std::move(list));
+  return DropOldestSegmentsLocked(drop);
+}
+
+absl::Status PartitionLog::SetLogStartLocked(int64_t offset) {
+  log_start_offset_.store(offset);
+  // Durable before any file goes: after a crash the checkpoint, not the
+  // files that happened to survive, says where the log starts.
+  if (persist_log_start_) return persist_log_start_();
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::DropOldestSegmentsLocked(size_t count) {
+  if (count == 0) return absl::OkStatus();
+  auto segs = snapshot();
+  SegmentList list = *segs;
+  for (size_t i = 0; i < count; ++i) {
+    SPOOL_RETURN_IF_ERROR(list[i]->RenameWithSuffix(kDeletedSuffix));
+    // Readers holding the segment keep reading it; the files go with them.
+    list[i]->DeleteFilesOnDestruction();
+    deleted_segments_.fetch_add(1);
+    deleted_bytes_.fetch_add(static_cast<int64_t>(list[i]->size()));
+  }
+  list.erase(list.begin(), list.begin() + static_cast<ptrdiff_t>(count));
+  const int64_t first_base = list.front()->base_offset();
+  SetSegments(std::move(list));
+  std::vector<int64_t> snaps = SnapshotOffsets();
+  for (size_t i = 0; i + 1 < snaps.size() && snaps[i] < first_base; ++i) {
+    // Snapshots of deleted segments are only dead weight.
+    fs_->Remove(JoinPath(dir_, SegmentFileName(snaps[i], kSnapshotSuffix)))
+        .IgnoreError();
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(
+    absl::Time now, const RetentionRules& rules) {
+  MutexLock lock(&append_mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: log is closed", dir_));
+  }
+  auto segs = snapshot();
+  int64_t total = 0;
+  for (const auto& seg : *segs) total += static_cast<int64_t>(seg->size());
+  const int64_t hwm = high_watermark_.load();
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  RetentionResult result;
+  size_t drop = 0;
+  // Oldest first, never the active segment, and stop at the first segment
+  // that stays: the log must remain contiguous.
+  for (; drop + 1 < segs->size(); ++drop) {
+    const Segment& seg = *(*segs)[drop];
+    const int64_t upper = (*segs)[drop + 1]->base_offset();
+    if (upper > hwm) break;
+    const int64_t size = static_cast<int64_t>(seg.size());
+    const bool by_time = rules.retention != absl::InfiniteDuration() &&
+                         seg.max_timestamp() >= 0 &&
+                         now_ms - seg.max_timestamp() >
+                             absl::ToInt64Milliseconds(rules.retention);
+    const bool by_size =
+        rules.retention_bytes >= 0 && total - size >= rules.retention_bytes;
+    const bool consumed = rules.floor.has_value() && upper <= *rules.floor;
+    if (rules.until_consumed ? !consumed : !(by_time || by_size)) break;
+    total -= size;
+    result.bytes_deleted += size;
+  }
+  result.segments_deleted = static_cast<int>(drop);
+  if (drop == 0) {
+    result.log_start_offset = log_start_offset_.load();
+    return result;
+  }
+  const int64_t new_start =
+      std::max(log_start_offset_.load(), (*segs)[drop]->base_offset());
+  SPOOL_RETURN_IF_ERROR(SetLogStartLocked(new_start));
+  SPOOL_RETURN_IF_ERROR(DropOldestSegmentsLocked(drop));
+  result.log_start_offset = new_start;
+  return result;
 }
 
 PartitionLogStats PartitionLog::Stats() const {
@@ -505,6 +611,11 @@ PartitionLogStats PartitionLog::Stats() const {
   st.read_bytes = read_bytes_.load();
   st.syncs = syncs_.load();
   st.rolls = rolls_.load();
+  st.deleted_segments = deleted_segments_.load();
+  st.deleted_bytes = deleted_bytes_.load();
+  st.producers = producer_count_.load();
+  st.dedup_ids = dedup_count_.load();
+  st.duplicates = duplicates_.load();
   return st;
 }
 

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,7 +30,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "io/file_cache.h"
+#include "log/dedup_window.h"
 #include "log/log_config.h"
+#include "log/producer_state.h"
 #include "log/segment.h"
 #include "spool/clock.h"
 #include "spool/durability.h"
@@ -59,6 +62,13 @@ struct LogAppendResult {
   int64_t bytes = 0;
   // Whether the batch was durable (fsynced) when the call returned.
   bool durable = false;
+  // Nothing was appended: the batch (idempotent producer retry) or every
+  // record (message-id de-duplication) was already in the log; the offsets
+  // are those of the first copy.
+  bool duplicate = false;
+  // With message-id de-duplication on: for each record of the batch, in
+  // order, the offset it has in the log (its own, or the first copy's).
+  std::vector<int64_t> record_offsets;
 };
 
 struct LogReadOptions {
@@ -136,6 +146,29 @@ struct PartitionLogOptions {
   // Where fdatasync latencies (seconds) are recorded; may be null. Not
   // owned; must outlive the log.
   BucketHistogram* fsync_seconds = nullptr;
+  // Makes the log start offset durable (the data directory's checkpoint);
+  // called before segments are deleted. May be empty.
+  std::function<absl::Status()> persist_log_start;
+};
+
+// What old data a partition may delete (docs/compaction.md, Retention).
+struct RetentionRules {
+  // Delete segments whose newest record is older than this.
+  absl::Duration retention = absl::InfiniteDuration();
+  // Delete oldest segments while the partition is larger than this; -1 off.
+  int64_t retention_bytes = -1;
+  // Work-queue retention: a segment goes as soon as every offset in it is
+  // below `floor` (consumed by every group and subscription), and never
+  // before, whatever time and size say. No floor (nobody registered):
+  // nothing goes.
+  bool until_consumed = false;
+  std::optional<int64_t> floor;
+};
+
+struct RetentionResult {
+  int segments_deleted = 0;
+  int64_t bytes_deleted = 0;
+  int64_t log_start_offset = 0;
 };
 
 struct PartitionLogStats {
@@ -152,6 +185,11 @@ struct PartitionLogStats {
   int64_t read_bytes = 0;
   int64_t syncs = 0;
   int64_t rolls = 0;
+  int64_t deleted_segments = 0;  // by retention and log-start moves
+  int64_t deleted_bytes = 0;
+  int64_t producers = 0;   // idempotent producers with state
+  int64_t dedup_ids = 0;   // message ids in the de-duplication window
+  int64_t duplicates = 0;  // appends answered as duplicates
 };
 
 class PartitionLog {
@@ -198,6 +236,14 @@ class PartitionLog {
   // every record is older.
   absl::StatusOr<std::optional<int64_t>> OffsetForTimestamp(int64_t ts) const;
 
+  // Bytes of whole batches from the one holding `offset` (the first whose
+  // last offset is >= `offset`) to the log end: the backlog of a consumer
+  // at `offset`. 0 at the log end; kOutOfRange outside [log start, log
+  // end]. One index lookup and a short scan of one segment, plus the sizes
+  // of the later segments. Batches appended during the call may or may not
+  // be counted.
+  absl::StatusOr<int64_t> BytesFrom(int64_t offset) const;
+
   // Blocks until the log end offset exceeds `offset`, the deadline passes
   // or the log closes. Returns true if there is data past `offset`.
   bool WaitForData(int64_t offset, absl::Time deadline) const;
@@ -225,6 +271,15 @@ class PartitionLog {
   // the new start fail with kOutOfRange.
   absl::Status AdvanceLogStart(int64_t offset) ABSL_LOCKS_EXCLUDED(append_mu_);
 
+  // Deletes the oldest segments the rules allow (oldest first, never the
+  // active segment, never past the high watermark), advancing the log
+  // start offset (made durable first). Crash-safe: segments are renamed
+  // .deleted, removed when no reader holds them, and recovery removes any
+  // leftover.
+  absl::StatusOr<RetentionResult> ApplyRetention(absl::Time now,
+                                                 const RetentionRules& rules)
+      ABSL_LOCKS_EXCLUDED(append_mu_);
+
   // Makes everything appended so far durable (one fdatasync, shared with
   // concurrent sync appenders) and writes pending index entries.
   absl::Status Flush() ABSL_LOCKS_EXCLUDED(append_mu_);
@@ -233,6 +288,12 @@ class PartitionLog {
   bool NeedsFlush(absl::Time now) const;
 
   PartitionLogStats Stats() const;
+
+  // Forgets idempotent producers idle for longer than
+  // producer_id_expiration and message ids older than the window.
+  void ExpireProducers(absl::Time now) ABSL_LOCKS_EXCLUDED(append_mu_);
+  // The idempotent producers' state, for tools and tests.
+  std::vector<ProducerEntry> Producers() const ABSL_LOCKS_EXCLUDED(append_mu_);
 
   // Snapshot of the segments, oldest first.
   std::vector<std::shared_ptr<Segment>> Segments() const;
@@ -248,9 +309,46 @@ class PartitionLog {
   absl::Status OpenSegments(const std::vector<int64_t>& bases,
                             RecoveryReport* report);
 
-  absl::Status ValidateForAppend(const RecordBatchView& batch,
-                                 const LogAppendOptions& options,
-                                 int64_t* max_timestamp) const;
+  absl::Status ValidateForAppend(
+      const RecordBatchView& batch, const LogAppendOptions& options,
+      int64_t* max_timestamp,
+      std::vector<std::optional<std::string>>* dedup_ids) const;
+  // Idempotence and message-id checks under the append lock. Returns true
+  // if the append is answered from `result` without writing; may replace
+  // `batch` by one without the duplicate records.
+  absl::StatusOr<bool> CheckDuplicatesLocked(
+      std::string* batch, BatchHeader* header, int64_t* max_timestamp,
+      const std::vector<std::optional<std::string>>& ids,
+      const LogAppendOptions& options, LogAppendResult* result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  // Writes the (checked) batch: assigns offsets, rolls if needed, appends,
+  // publishes. Fills result's offsets.
+  absl::Status AppendLocked(std::string* batch, BatchHeader* header,
+                            int64_t max_timestamp,
+                            const LogAppendOptions& options,
+                            LogAppendResult* result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  void RememberAppendLocked(const BatchHeader& header,
+                            const std::vector<std::optional<std::string>>& ids,
+                            LogAppendResult* result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  // Producer snapshots (producer_state.h).
+  absl::Status WriteProducerSnapshotLocked(int64_t offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  absl::Status LoadProducerStateLocked(bool clean)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  absl::Status RebuildDedupWindowLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  // Calls fn(view) for every batch from the one holding `offset` to the
+  // end, reading whole batches (recovery-time replays).
+  absl::Status ForEachBatchFrom(
+      int64_t offset,
+      const std::function<absl::Status(const RecordBatchView&)>& fn) const;
+  std::vector<int64_t> SnapshotOffsets() const;
+  absl::Status SetLogStartLocked(int64_t offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  absl::Status DropOldestSegmentsLocked(size_t count)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
   absl::Status RollLocked(int64_t base_offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
   absl::Status WaitDurable(int64_t end_offset) ABSL_LOCKS_EXCLUDED(sync_mu_);
@@ -279,10 +377,13 @@ class PartitionLog {
   SegmentContext ctx_;
   std::unique_ptr<FileCache> owned_files_;  // when none was given
   BucketHistogram* const fsync_seconds_;
+  const std::function<absl::Status()> persist_log_start_;
 
   // Serializes writers: appends, rolls, truncation, deletion, close.
-  Mutex append_mu_ ABSL_ACQUIRED_BEFORE(segments_mu_);
+  mutable Mutex append_mu_ ABSL_ACQUIRED_BEFORE(segments_mu_);
   bool closed_ ABSL_GUARDED_BY(append_mu_) = false;
+  ProducerStateManager producers_ ABSL_GUARDED_BY(append_mu_);
+  std::optional<DedupWindow> dedup_ ABSL_GUARDED_BY(append_mu_);
 
   // The segment list, replaced (copy-on-write) by writers.
   mutable Mutex segments_mu_;
@@ -316,6 +417,11 @@ class PartitionLog {
   mutable std::atomic<int64_t> read_bytes_{0};
   std::atomic<int64_t> syncs_{0};
   std::atomic<int64_t> rolls_{0};
+  std::atomic<int64_t> duplicates_{0};
+  std::atomic<int64_t> deleted_segments_{0};
+  std::atomic<int64_t> deleted_bytes_{0};
+  std::atomic<int64_t> producer_count_{0};
+  std::atomic<int64_t> dedup_count_{0};
 };
 
 }  // namespace spool

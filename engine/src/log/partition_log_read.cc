@@ -179,4 +179,25 @@ absl::StatusOr<std::optional<int64_t>> PartitionLog::OffsetForTimestamp(
   return std::optional<int64_t>();
 }
 
+absl::StatusOr<int64_t> PartitionLog::BytesFrom(int64_t offset) const {
+  auto segs = snapshot();
+  const int64_t start = log_start_offset_.load();
+  const int64_t end = log_end_offset_.load();
+  if (offset < start || offset > end) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: offset %d is out of range [%d, %d]", dir_, offset, start, end));
+  }
+  int64_t bytes = 0;
+  for (const auto& seg : *segs) {
+    const uint64_t size = seg->size();
+    if (seg->next_offset() <= offset) continue;  // wholly before `offset`
+    uint64_t from = 0;
+    if (seg->base_offset() <= offset) {
+      SPOOL_ASSIGN_OR_RETURN(from, seg->FindPosition(offset, size));
+    }
+    bytes += static_cast<int64_t>(size - std::min(from, size));
+  }
+  return bytes;
+}
+
 }  // namespace spool

@@ -186,13 +186,31 @@ absl::Status PartitionLog::Load(RecoveryReport* report) {
     SPOOL_RETURN_IF_ERROR(fs_->SyncDir(dir_));
     SetSegments({std::move(seg)});
   }
+  // Segments wholly below the checkpointed log start were being deleted
+  // when the process stopped: finish that.
+  auto loaded = snapshot();
+  size_t below = 0;
+  while (below + 1 < loaded->size() &&
+         (*loaded)[below + 1]->base_offset() <= start) {
+    report->removed_files.push_back(
+        std::string(BaseName((*loaded)[below]->log_path())));
+    SPOOL_RETURN_IF_ERROR((*loaded)[below]->DeleteFiles());
+    ++below;
+  }
+  if (below > 0) {
+    SegmentList rest(loaded->begin() + static_cast<ptrdiff_t>(below),
+                     loaded->end());
+    SetSegments(std::move(rest));
+  }
   log_start_offset_.store(start);
   durable_offset_.store(end);
   high_watermark_.store(end);
   log_end_offset_.store(end);
   report->log_start_offset = start;
   report->log_end_offset = end;
-  return absl::OkStatus();
+  MutexLock lock(&append_mu_);
+  SPOOL_RETURN_IF_ERROR(LoadProducerStateLocked(report->clean_shutdown));
+  return RebuildDedupWindowLocked();
 }
 
 absl::Status PartitionLog::OpenSegments(const std::vector<int64_t>& bases,
