@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "spool/consumer_groups.h"
 #include "spool/durability.h"
 #include "spool/file_system.h"
 #include "spool/options.h"
@@ -82,6 +83,19 @@ struct AppendResult {
   int64_t last_offset = 0;
   int64_t log_append_time = -1;  // -1 unless the topic uses LogAppendTime
   bool durable = false;          // fsynced when the call returned
+  // Nothing was appended: this batch (an idempotent producer's retry) or
+  // every record in it (message-id de-duplication) is already in the log,
+  // at the offsets given.
+  bool duplicate = false;
+  // On a topic with message-id de-duplication: the offset of each record of
+  // the batch, in order (a duplicate's is the first copy's).
+  std::vector<int64_t> record_offsets;
+};
+
+// An idempotent producer's identity (docs/idempotence.md).
+struct ProducerId {
+  int64_t id = kNoProducerId;
+  int16_t epoch = kNoProducerEpoch;
 };
 
 // Where records without a key go.
@@ -204,6 +218,9 @@ class Engine {
   virtual absl::StatusOr<std::vector<std::string>> ListTopics() const = 0;
   virtual absl::StatusOr<TopicDescription> DescribeTopic(
       std::string_view name) const = 0;
+  // The number of partitions of a topic (cheap; no statistics gathered).
+  virtual absl::StatusOr<int32_t> PartitionCount(
+      std::string_view name) const = 0;
   // Grows a topic to `total_partitions` (never shrinks: kInvalidArgument).
   // Keys may map to different partitions afterwards, as in Kafka.
   virtual absl::Status AddPartitions(std::string_view name,
@@ -234,6 +251,15 @@ class Engine {
     return ProduceBatch(topic, records, options);
   }
 
+  // Hands out a producer id for idempotent appends: batches carrying it,
+  // its epoch and consecutive sequence numbers are never appended twice
+  // (a retry returns the first copy's offsets). An empty `name` gives a new
+  // id with epoch 0. A name gives the same id every time with the epoch
+  // bumped, fencing the previous incarnation (its appends then fail with
+  // ErrorKind::kProducerFenced). Durable on return.
+  virtual absl::StatusOr<ProducerId> InitProducerId(
+      std::string_view name = "") = 0;
+
   // --- Reading --------------------------------------------------------------
   // Whole batches from the one holding `offset`. An offset equal to the
   // log end returns nothing (after waiting up to max_wait for data);
@@ -257,6 +283,12 @@ class Engine {
   // Kafka's DeleteRecords: advances the log start offset.
   virtual absl::Status DeleteRecordsBefore(const TopicPartition& tp,
                                            int64_t offset) = 0;
+
+  // --- Consumer groups ------------------------------------------------------
+  // Committed offsets, group membership and lag (spool/consumer_groups.h).
+  // The reference stays valid for the engine's lifetime; after Close()
+  // its calls fail with kFailedPrecondition.
+  virtual ConsumerGroups& groups() = 0;
 
   // --- Operations -----------------------------------------------------------
   // Makes everything appended so far durable, in every partition.

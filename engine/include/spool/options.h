@@ -104,6 +104,10 @@ struct EngineOptions {
   absl::Duration checkpoint_interval = absl::Seconds(5);
   // Create missing data directories.
   bool create_if_missing = true;
+  // A consumer group that has had no members and no commits for this long
+  // is deleted with its offsets (docs/consumer-groups.md). Positive;
+  // InfiniteDuration keeps groups forever.
+  absl::Duration group_offsets_retention = absl::Hours(24 * 7);
 
   absl::Status Validate() const;
 };

@@ -23,6 +23,12 @@ absl::Status WithPartition(const absl::Status& s, const TopicPartition& tp) {
 
 absl::StatusOr<AppendResult> EngineImpl::AppendToPartition(
     const PartitionHandle& h, std::string batch, const AppendOptions& options) {
+  if (options.assign_offsets) {
+    if (absl::Status s = CheckProducerEpoch(batch); !s.ok()) {
+      append_errors_.fetch_add(1);
+      return s;
+    }
+  }
   LogAppendOptions o;
   o.durability = options.durability;
   o.leader_epoch = options.leader_epoch;
@@ -38,6 +44,8 @@ absl::StatusOr<AppendResult> EngineImpl::AppendToPartition(
   out.last_offset = r->last_offset;
   out.log_append_time = r->log_append_time;
   out.durable = r->durable;
+  out.duplicate = r->duplicate;
+  out.record_offsets = std::move(r->record_offsets);
   return out;
 }
 

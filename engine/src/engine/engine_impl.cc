@@ -34,6 +34,10 @@ LogConfig ToLogConfig(const TopicConfig& c) {
   l.durability = c.durability;
   l.flush_interval = c.flush_interval;
   l.flush_records = c.flush_records;
+  l.producer_id_expiration = c.producer_id_expiration;
+  l.dedup_header = c.dedup_header;
+  l.dedup_window = c.dedup_window;
+  l.dedup_max_ids = c.dedup_max_ids;
   return l;
 }
 
@@ -63,6 +67,8 @@ absl::StatusOr<std::unique_ptr<Engine>> EngineImpl::Open(
     engine->shards_.push_back(std::make_unique<Shard>(
         i, engine->fs_, engine->clock_, files_per_shard));
   }
+  SPOOL_RETURN_IF_ERROR(engine->LoadProducerIds());
+  SPOOL_RETURN_IF_ERROR(engine->OpenGroups());
   {
     MutexLock lock(&engine->admin_mu_);
     SPOOL_RETURN_IF_ERROR(engine->LoadCatalog());
@@ -101,6 +107,8 @@ absl::Status EngineImpl::OpenTables() {
 void EngineImpl::StartShards() {
   shards_[0]->AddPeriodicTask(options_.checkpoint_interval,
                               [this] { WriteCheckpoints(); });
+  shards_[0]->AddPeriodicTask(ConsumerGroupsImpl::kMaintenanceInterval,
+                              [this] { groups_->RunMaintenance(); });
   for (auto& shard : shards_) shard->Start();
 }
 
@@ -197,6 +205,7 @@ absl::Status EngineImpl::LoadCatalog() {
   for (TopicRecord& record : records) {
     if (record.deleting) {
       // A deletion that a crash interrupted: finish it.
+      SPOOL_RETURN_IF_ERROR(groups_->DropTopic(record.name));
       SPOOL_RETURN_IF_ERROR(RemoveTopicData(record));
       SPOOL_RETURN_IF_ERROR(catalog_->Delete(record.name));
       continue;
@@ -229,6 +238,7 @@ absl::Status EngineImpl::LoadCatalog() {
 absl::Status EngineImpl::Close() {
   if (closed_.exchange(true)) return absl::OkStatus();
   for (auto& shard : shards_) shard->Stop();
+  if (groups_ != nullptr) groups_->Close();
   MutexLock lock(&admin_mu_);
   absl::Status status;
   for (auto& dir : dirs_) status.Update(dir->Close());
@@ -329,6 +339,7 @@ absl::Status EngineImpl::DeleteTopic(std::string_view name) {
   auto map = std::make_shared<TopicMap>(*current);
   map->erase(std::string(name));
   Publish(std::move(map));
+  SPOOL_RETURN_IF_ERROR(groups_->DropTopic(name));
   SPOOL_RETURN_IF_ERROR(RemoveTopicData(record));
   return catalog_->Delete(name);
 }
@@ -358,6 +369,13 @@ absl::StatusOr<TopicDescription> EngineImpl::DescribeTopic(
                             st.segments});
   }
   return d;
+}
+
+absl::StatusOr<int32_t> EngineImpl::PartitionCount(
+    std::string_view name) const {
+  SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<const TopicState> topic,
+                         FindTopic(name));
+  return static_cast<int32_t>(topic->partitions.size());
 }
 
 absl::Status EngineImpl::AddPartitions(std::string_view name,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/consumer_groups_impl.h"
 #include "engine/shard.h"
 #include "log/log_directory.h"
 #include "spool/engine.h"
@@ -66,6 +67,7 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::vector<std::string>> ListTopics() const override;
   absl::StatusOr<TopicDescription> DescribeTopic(
       std::string_view name) const override;
+  absl::StatusOr<int32_t> PartitionCount(std::string_view name) const override;
   absl::Status AddPartitions(std::string_view name,
                              int32_t total_partitions) override
       ABSL_LOCKS_EXCLUDED(admin_mu_);
@@ -76,6 +78,8 @@ class EngineImpl final : public Engine {
   absl::StatusOr<ProduceResult> ProduceBatch(
       std::string_view topic, const std::vector<Record>& records,
       const ProduceOptions& options) override;
+  absl::StatusOr<ProducerId> InitProducerId(std::string_view name) override
+      ABSL_LOCKS_EXCLUDED(producers_mu_);
   absl::StatusOr<FetchResult> Fetch(const TopicPartition& tp, int64_t offset,
                                     const FetchOptions& options) const override;
   absl::StatusOr<PartitionOffsets> Offsets(
@@ -92,6 +96,7 @@ class EngineImpl final : public Engine {
   std::vector<PartitionRecovery> RecoveryReports() const override
       ABSL_LOCKS_EXCLUDED(admin_mu_);
   std::string Metrics() const override;
+  ConsumerGroups& groups() override;
 
  private:
   explicit EngineImpl(EngineOptions options);
@@ -101,6 +106,12 @@ class EngineImpl final : public Engine {
   absl::Status OpenTables();
   absl::Status LoadCatalog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
   void StartShards();
+  // Consumer groups (engine_groups.cc). Opened before the catalog loads, so
+  // that finishing an interrupted topic deletion drops its offsets too.
+  absl::Status OpenGroups();
+  // Bytes of tp's log from the batch holding `offset` to the end.
+  absl::StatusOr<int64_t> BytesFrom(const TopicPartition& tp,
+                                    int64_t offset) const;
 
   std::shared_ptr<const TopicMap> topics() const { return topics_.load(); }
   absl::Status CheckOpen() const;
@@ -134,6 +145,11 @@ class EngineImpl final : public Engine {
   absl::StatusOr<AppendResult> AppendToPartition(const PartitionHandle& h,
                                                  std::string batch,
                                                  const AppendOptions& options);
+  // kProducerFenced if the batch's producer is a named one whose epoch was
+  // bumped past the batch's.
+  absl::Status CheckProducerEpoch(std::string_view batch) const
+      ABSL_LOCKS_EXCLUDED(producers_mu_);
+  absl::Status LoadProducerIds() ABSL_LOCKS_EXCLUDED(producers_mu_);
 
   // Constant after Open.
   const EngineOptions options_;
@@ -142,12 +158,19 @@ class EngineImpl final : public Engine {
   std::vector<std::unique_ptr<LogDirectory>> dirs_;
   std::unique_ptr<TableStore> tables_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<ConsumerGroupsImpl> groups_;
   std::vector<std::unique_ptr<Shard>> shards_;
   BucketHistogram fsync_seconds_;
 
   std::atomic<bool> closed_{false};
   std::atomic<std::shared_ptr<const TopicMap>> topics_;
   mutable std::atomic<int64_t> append_errors_{0};
+
+  // Producer ids handed out; the current epoch of named producers.
+  mutable Mutex producers_mu_;
+  absl::flat_hash_map<int64_t, int16_t> named_epochs_
+      ABSL_GUARDED_BY(producers_mu_);
+  std::atomic<bool> has_named_producers_{false};
 
   mutable Mutex admin_mu_;
   std::vector<PartitionRecovery> recoveries_ ABSL_GUARDED_BY(admin_mu_);

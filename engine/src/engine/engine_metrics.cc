@@ -48,6 +48,16 @@ void PartitionMetrics(PrometheusWriter& w, const PartitionHandle& h) {
             l, static_cast<double>(st.syncs));
   w.Counter("spool_partition_segment_rolls_total", "Segments rolled.", l,
             static_cast<double>(st.rolls));
+  w.Gauge("spool_partition_producers",
+          "Idempotent producers with state in the partition.", l,
+          static_cast<double>(st.producers));
+  w.Gauge("spool_partition_dedup_ids",
+          "Message ids in the de-duplication window.", l,
+          static_cast<double>(st.dedup_ids));
+  w.Counter("spool_partition_duplicates_total",
+            "Appends answered from an earlier copy instead of appended "
+            "(producer retries, repeated message ids).",
+            l, static_cast<double>(st.duplicates));
 }
 
 }  // namespace
@@ -97,6 +107,7 @@ std::string EngineImpl::Metrics() const {
   w.Histogram("spool_fsync_duration_seconds",
               "Latency of fdatasync calls made for appends and flushes.", {},
               fsync_seconds_);
+  if (groups_ != nullptr) groups_->AppendMetrics(w);
   return w.Finish();
 }
 

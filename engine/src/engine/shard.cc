@@ -9,6 +9,8 @@ namespace {
 
 // How often the thread looks for partitions due for an interval flush.
 constexpr absl::Duration kTick = absl::Milliseconds(50);
+// How often idle idempotent producers and old message ids are forgotten.
+constexpr absl::Duration kExpiryEvery = absl::Seconds(10);
 
 }  // namespace
 
@@ -72,9 +74,27 @@ void Shard::FlushDue() {
   }
 }
 
+void Shard::ExpireProducers() {
+  std::vector<std::shared_ptr<PartitionLog>> logs;
+  {
+    MutexLock lock(&mu_);
+    logs = partitions_;
+  }
+  const absl::Time now = clock_->Now();
+  for (const auto& p : logs) {
+    if (stop_.load()) return;
+    p->ExpireProducers(now);
+  }
+}
+
 void Shard::Run() {
+  absl::Time next_expiry = absl::Now() + kExpiryEvery;
   while (!stop_.load()) {
     FlushDue();
+    if (absl::Now() >= next_expiry) {
+      ExpireProducers();
+      next_expiry = absl::Now() + kExpiryEvery;
+    }
     const absl::Time now = absl::Now();
     for (Periodic& p : periodic_) {
       if (stop_.load()) break;

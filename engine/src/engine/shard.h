@@ -58,6 +58,7 @@ class Shard {
   };
   void Run();
   void FlushDue() ABSL_LOCKS_EXCLUDED(mu_);
+  void ExpireProducers() ABSL_LOCKS_EXCLUDED(mu_);
 
   const int index_;
   Clock* const clock_;

@@ -260,6 +260,11 @@ absl::Status EngineOptions::Validate() const {
                          absl::FormatDuration(checkpoint_interval),
                          "must be positive");
   }
+  if (group_offsets_retention <= absl::ZeroDuration()) {
+    return InvalidEngine("group_offsets_retention",
+                         absl::FormatDuration(group_offsets_retention),
+                         "must be positive (infinite: keep groups forever)");
+  }
   absl::Status topic = topic_defaults.Validate();
   if (!topic.ok()) {
     return absl::InvalidArgumentError(absl::StrFormat(
