@@ -93,6 +93,44 @@ void BM_AppendParallel(benchmark::State& state) {
 }
 BENCHMARK(BM_AppendParallel)->Threads(1)->Threads(2)->UseRealTime();
 
+// Appends of 100 x 100-byte batches from one thread, plain (arg 0) or from
+// an idempotent producer (arg 1: producer id, epoch, sequence checked and
+// recorded under the partition lock). The difference is idempotence's cost.
+void BM_AppendIdempotence(benchmark::State& state) {
+  const bool idempotent = state.range(0) != 0;
+  const std::string dir = MakeTempDir();
+  EngineOptions o;
+  o.data_dirs = {dir};
+  auto engine = std::move(*Engine::Open(o));
+  TopicConfig c;
+  c.partitions = 1;
+  if (!engine->CreateTopic("bench", c).ok()) std::abort();
+  const ProducerId pid = idempotent ? *engine->InitProducerId() : ProducerId{};
+  std::string value(100, 'v');
+  int32_t seq = 0;
+  int64_t records = 0;
+  for (auto _ : state) {
+    RecordBatchBuilder b({.producer_id = pid.id,
+                          .producer_epoch = pid.epoch,
+                          .base_sequence = idempotent ? seq : -1});
+    for (int i = 0; i < 100; ++i) {
+      b.Add(absl::StrFormat("key-%06d", i), value, {}, 1700000000000 + i);
+    }
+    auto r = engine->Append({"bench", 0}, *b.Build());
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      break;
+    }
+    seq += 100;
+    records += 100;
+  }
+  state.SetItemsProcessed(records);
+  state.SetLabel(idempotent ? "idempotent" : "plain");
+  engine->Close().IgnoreError();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AppendIdempotence)->Arg(0)->Arg(1)->UseRealTime();
+
 void BM_ManyPartitions(benchmark::State& state) {
   const int partitions = static_cast<int>(state.range(0));
   const std::string dir = MakeTempDir();
