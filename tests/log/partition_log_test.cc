@@ -529,6 +529,21 @@ TEST_F(PartitionLogTest, IntervalDurabilityNeedsFlushAfterTheInterval) {
   EXPECT_TRUE(log->NeedsFlush(clock_.Now()));
 }
 
+TEST_F(PartitionLogTest, NoneAppendsNeverScheduleABackgroundFlush) {
+  LogConfig config = SmallConfig();
+  config.durability = Durability::kNone;
+  config.flush_records = 10;
+  auto log = OpenLog(config);
+  AppendMany(*log, 20, 5);
+  clock_.Advance(absl::Hours(1));
+  EXPECT_FALSE(log->NeedsFlush(clock_.Now()));
+  // An interval append on the same log does.
+  ASSERT_TRUE(
+      log->Append(MakeBatch(20, 5, 1, 3), {.durability = Durability::kInterval})
+          .ok());
+  EXPECT_TRUE(log->NeedsFlush(clock_.Now()));
+}
+
 TEST_F(PartitionLogTest, CleanReopenLoadsWithoutScanning) {
   auto log = OpenLog();
   std::vector<std::string> batches = AppendMany(*log, 150, 2);
@@ -615,6 +630,78 @@ TEST_F(PartitionLogTest, ZeroTailIsReportedAsSuch) {
   EXPECT_TRUE(report.truncations[0].zero_tail);
   EXPECT_FALSE(report.data_dropped());
   EXPECT_EQ(reopened->log_end_offset(), 6);
+}
+
+TEST_F(PartitionLogTest, PreallocatedTailIsZerosTrimmedOnSealAndClose) {
+  LogConfig config = SmallConfig();
+  config.preallocate_bytes = 2048;
+  config.durability = Durability::kSync;
+  auto log = OpenLog(config);
+  std::vector<std::string> batches = AppendMany(*log, 3, 2);
+  auto active = log->Segments().back();
+  const uint64_t size = active->size();
+  // The file runs ahead of the data, and the extra bytes are zeros.
+  std::string bytes = *fs_.ReadFile(active->log_path());
+  ASSERT_GE(bytes.size(), size + 1024);
+  EXPECT_LE(bytes.size(), static_cast<size_t>(config.segment_bytes));
+  EXPECT_EQ(bytes.substr(size), std::string(bytes.size() - size, '\0'));
+  // Readers see only the batches.
+  EXPECT_EQ(ReadAll(*log).size(), 3u);
+  // Rolling seals the old segment: trimmed to its data.
+  batches = AppendMany(*log, 60, 2);
+  auto segs = log->Segments();
+  ASSERT_GT(segs.size(), 2u);
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    EXPECT_EQ(fs_.ReadFile(segs[i]->log_path())->size(), segs[i]->size())
+        << segs[i]->log_path();
+  }
+  const int64_t end = log->log_end_offset();
+  // Closing trims the active one, so a clean open loads it as it is.
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(fs_.ReadFile(segs.back()->log_path())->size(), segs.back()->size());
+  log.reset();
+  RecoveryReport report;
+  auto reopened = OpenLog(config, &report, /*clean=*/true);
+  EXPECT_EQ(report.segments_scanned, 0);
+  EXPECT_EQ(reopened->log_end_offset(), end);
+  absl::StatusOr<LogAppendResult> r = reopened->Append(MakeBatch(1, 5, 1, 7));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->base_offset, end);
+}
+
+TEST_F(PartitionLogTest, NothingIsPreallocatedWithoutDurability) {
+  LogConfig config = SmallConfig();
+  config.preallocate_bytes = 2048;
+  config.durability = Durability::kNone;
+  auto log = OpenLog(config);
+  AppendMany(*log, 3, 2);
+  auto active = log->Segments().back();
+  EXPECT_EQ(fs_.ReadFile(active->log_path())->size(), active->size());
+}
+
+TEST_F(PartitionLogTest, CrashWithPreallocatedTailKeepsSyncedDataExactly) {
+  LogConfig config = SmallConfig();
+  config.preallocate_bytes = 2048;
+  config.durability = Durability::kSync;
+  auto log = OpenLog(config);
+  std::vector<std::string> batches = AppendMany(*log, 3, 2);
+  ASSERT_TRUE(log->Flush().ok());  // the zero tail is synced with the data
+  const int64_t durable = log->durable_offset();
+  Crash(log);
+  RecoveryReport report;
+  auto reopened = OpenLog(config, &report, /*clean=*/false, durable);
+  ASSERT_EQ(report.truncations.size(), 1u) << report.ToString();
+  EXPECT_TRUE(report.truncations[0].zero_tail);
+  EXPECT_FALSE(report.data_dropped());
+  EXPECT_EQ(reopened->log_end_offset(), durable);
+  std::vector<testing_util::ReadBack> got = ReadAll(*reopened);
+  ASSERT_EQ(got.size(), batches.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].bytes, batches[i]);
+  // New appends go right after the data, not after the old zero tail.
+  absl::StatusOr<LogAppendResult> r = reopened->Append(MakeBatch(1, 5, 1, 9));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->base_offset, durable);
+  EXPECT_EQ(ReadAll(*reopened).size(), batches.size() + 1);
 }
 
 TEST_F(PartitionLogTest, CorruptionInAnEarlySegmentDropsEverythingAfter) {

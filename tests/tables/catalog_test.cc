@@ -39,6 +39,7 @@ TopicRecord FullRecord() {
   c.segment_index_bytes = 4096;
   c.index_interval_bytes = 0;
   c.max_batch_bytes = 32 * 1024;
+  c.preallocate_bytes = 12345;
   c.compression = Compression::kZstd;
   c.zstd_level = 19;
   c.timestamp_type = TimestampType::kLogAppendTime;
@@ -68,6 +69,7 @@ void ExpectSameConfig(const TopicConfig& a, const TopicConfig& b) {
   EXPECT_EQ(a.segment_index_bytes, b.segment_index_bytes);
   EXPECT_EQ(a.index_interval_bytes, b.index_interval_bytes);
   EXPECT_EQ(a.max_batch_bytes, b.max_batch_bytes);
+  EXPECT_EQ(a.preallocate_bytes, b.preallocate_bytes);
   EXPECT_EQ(a.compression, b.compression);
   EXPECT_EQ(a.zstd_level, b.zstd_level);
   EXPECT_EQ(a.timestamp_type, b.timestamp_type);
@@ -125,7 +127,7 @@ TEST(TopicRecordCodecTest, DocumentNamesEveryFieldInItsUnits) {
   EXPECT_EQ(doc["name"], "orders.v2_eu-west");
   EXPECT_EQ(doc["partition_dirs"], nlohmann::json({0, 2, 1}));
   const nlohmann::json& c = doc["config"];
-  EXPECT_EQ(c.size(), 25u) << c.dump();
+  EXPECT_EQ(c.size(), 26u) << c.dump();
   EXPECT_EQ(c["segment_age_ms"], 90 * 60 * 1000);
   EXPECT_EQ(c["flush_interval_ms"], 250);
   EXPECT_EQ(c["retention_ms"], -1);  // infinite

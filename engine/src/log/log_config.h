@@ -31,6 +31,13 @@ struct LogConfig {
   // Largest batch accepted, in bytes including the 12-byte log overhead
   // (max.message.bytes).
   int32_t max_batch_bytes = 1048588;
+  // Zero-fill the active segment's .log this many bytes ahead of the
+  // write position (0: off; ignored when `durability` is kNone). An fdatasync
+  // after writing into already-written space skips the journal commit a growing
+  // file needs (docs/performance.md, "Preallocation"); the tail is trimmed on
+  // seal and close, and recovery treats a zero tail as the end of the log.
+  // Never extends the file beyond segment_bytes.
+  int64_t preallocate_bytes = 0;
   // CreateTime keeps the producer's timestamps; LogAppendTime stamps each
   // batch with the clock at append (message.timestamp.type).
   TimestampType timestamp_type = TimestampType::kCreateTime;
@@ -47,6 +54,9 @@ struct LogConfig {
   std::string dedup_header;
   absl::Duration dedup_window = absl::Minutes(2);
   int64_t dedup_max_ids = 1000000;
+  // Compacted topics: every record of an appended batch (offsets assigned
+  // by the log) must have a key (Kafka rejects keyless records there).
+  bool require_keys = false;
 
   // kInvalidArgument naming the field and the allowed range.
   absl::Status Validate() const;

@@ -45,6 +45,9 @@ absl::Status LogConfig::Validate() const {
                absl::StrFormat("must be in [%d, segment_bytes = %d]",
                                kBatchHeaderSize, segment_bytes));
   }
+  if (preallocate_bytes < 0) {
+    return bad("preallocate_bytes", preallocate_bytes, "must be >= 0");
+  }
   if (flush_interval <= absl::ZeroDuration()) {
     return bad("flush_interval", absl::FormatDuration(flush_interval),
                "must be positive");
@@ -184,6 +187,12 @@ absl::Status PartitionLog::ValidateForAppend(
           "consecutive deltas from 0",
           dir_, expected_delta, r.offset_delta));
     }
+    if (options.assign_offsets && config_.require_keys && !r.key.has_value()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: record %d of the batch has no key; a compacted topic "
+          "(cleanup.policy compact) needs a key on every record",
+          dir_, expected_delta));
+    }
     ++expected_delta;
     max_ts = std::max(max_ts, r.timestamp);
     if (dedup_ids != nullptr) {
@@ -286,9 +295,15 @@ absl::Status PartitionLog::AppendLocked(std::string* batch, BatchHeader* h,
   result->last_offset = last;
   result->records = h->records_count;
   result->bytes = size;
-  unsynced_records_.fetch_add(h->records_count);
-  if (first_unsynced_micros_.load() == 0) {
-    first_unsynced_micros_.store(absl::ToUnixMicros(clock_->Now()));
+  // Only kInterval appends start the background flush's clock: kNone
+  // promises nothing beyond the page cache (spool/durability.h), and kSync
+  // appenders sync themselves.
+  if (options.durability.value_or(config_.durability) ==
+      Durability::kInterval) {
+    unsynced_records_.fetch_add(h->records_count);
+    if (first_unsynced_micros_.load() == 0) {
+      first_unsynced_micros_.store(absl::ToUnixMicros(clock_->Now()));
+    }
   }
   appends_.fetch_add(1);
   appended_records_.fetch_add(h->records_count);
@@ -616,6 +631,13 @@ PartitionLogStats PartitionLog::Stats() const {
   st.producers = producer_count_.load();
   st.dedup_ids = dedup_count_.load();
   st.duplicates = duplicates_.load();
+  st.cleaner_runs = cleaner_runs_.load();
+  st.cleaner_bytes_read = cleaner_bytes_read_.load();
+  st.cleaner_bytes_written = cleaner_bytes_written_.load();
+  st.cleaner_bytes_reclaimed = cleaner_bytes_reclaimed_.load();
+  st.cleaner_records_removed = cleaner_records_removed_.load();
+  st.cleaner_seconds = static_cast<double>(cleaner_micros_.load()) / 1e6;
+  st.dirty_ratio = dirty_ratio_.load();
   return st;
 }
 

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "io/file_cache.h"
 #include "log/dedup_window.h"
+#include "log/log_cleaner.h"
 #include "log/log_config.h"
 #include "log/producer_state.h"
 #include "log/segment.h"
@@ -190,6 +191,30 @@ struct PartitionLogStats {
   int64_t producers = 0;   // idempotent producers with state
   int64_t dedup_ids = 0;   // message ids in the de-duplication window
   int64_t duplicates = 0;  // appends answered as duplicates
+  // Compaction (docs/compaction.md).
+  int64_t cleaner_runs = 0;
+  int64_t cleaner_bytes_read = 0;
+  int64_t cleaner_bytes_written = 0;
+  int64_t cleaner_bytes_reclaimed = 0;
+  int64_t cleaner_records_removed = 0;
+  double cleaner_seconds = 0;
+  double dirty_ratio = 0;  // as last computed by Cleanable()
+};
+
+// The part of a log compaction may touch, and how dirty it is.
+struct CleanablePart {
+  // Segments [0, end_index) are cleanable: sealed, below the high
+  // watermark and any open transaction, older than min_compaction_lag.
+  size_t end_index = 0;
+  int64_t end_offset = 0;
+  // Where records not yet cleaned start, and the segment holding it.
+  int64_t first_dirty = 0;
+  size_t first_dirty_index = 0;
+  int64_t cleanable_bytes = 0;
+  int64_t dirty_bytes = 0;
+  double dirty_ratio = 0;
+  // The oldest dirty segment is older than max_compaction_lag.
+  bool max_lag_exceeded = false;
 };
 
 class PartitionLog {
@@ -280,6 +305,24 @@ class PartitionLog {
                                                  const RetentionRules& rules)
       ABSL_LOCKS_EXCLUDED(append_mu_);
 
+  // Key compaction (partition_log_compact.cc, docs/compaction.md): keeps
+  // the latest record per key in the cleanable part, writing cleaned
+  // segments and swapping them in crash-safely. Returns cleaned = false
+  // (and changes nothing) if nothing is cleanable or, unless rules.force,
+  // the dirty ratio is below rules.min_cleanable_dirty_ratio and the max
+  // lag has not passed. kCancelled if control.cancel was set (nothing
+  // changed), kAborted if the log changed underneath (retention,
+  // truncation; retry), kFailedPrecondition after Close(). An I/O error
+  // after the swap's commit point poisons the log (see Append); reopening
+  // completes the swap.
+  absl::StatusOr<CompactionStats> Compact(absl::Time now,
+                                          const CleanerRules& rules,
+                                          const CleanerControl& control = {})
+      ABSL_LOCKS_EXCLUDED(clean_mu_, append_mu_);
+  // The cleanable part and its dirty ratio (cheap: segment metadata only).
+  CleanablePart Cleanable(absl::Time now, const CleanerRules& rules) const
+      ABSL_LOCKS_EXCLUDED(append_mu_);
+
   // Makes everything appended so far durable (one fdatasync, shared with
   // concurrent sync appenders) and writes pending index entries.
   absl::Status Flush() ABSL_LOCKS_EXCLUDED(append_mu_);
@@ -361,6 +404,14 @@ class PartitionLog {
   absl::Status PoisonLocked(const absl::Status& cause)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_);
   void PublishEnd(int64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  // Compaction helpers (partition_log_compact.cc).
+  CleanablePart PlanLocked(absl::Time now, const CleanerRules& rules,
+                           const SegmentList& segs,
+                           int64_t first_unstable) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
+  absl::Status SwapLocked(const SegmentList& old_segs, size_t count,
+                          const SegmentList& cleaned)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mu_);
 
   std::shared_ptr<const SegmentList> snapshot() const
       ABSL_LOCKS_EXCLUDED(segments_mu_);
@@ -378,6 +429,12 @@ class PartitionLog {
   std::unique_ptr<FileCache> owned_files_;  // when none was given
   BucketHistogram* const fsync_seconds_;
   const std::function<absl::Status()> persist_log_start_;
+
+  // Serializes compactions of this log (held for a whole cleaning, which
+  // takes append_mu_ only to plan and to swap).
+  Mutex clean_mu_ ABSL_ACQUIRED_BEFORE(append_mu_);
+  // Offset where records not yet cleaned start (-1: the log start).
+  std::atomic<int64_t> cleaned_offset_{-1};
 
   // Serializes writers: appends, rolls, truncation, deletion, close.
   mutable Mutex append_mu_ ABSL_ACQUIRED_BEFORE(segments_mu_);
@@ -422,6 +479,13 @@ class PartitionLog {
   std::atomic<int64_t> deleted_bytes_{0};
   std::atomic<int64_t> producer_count_{0};
   std::atomic<int64_t> dedup_count_{0};
+  std::atomic<int64_t> cleaner_runs_{0};
+  std::atomic<int64_t> cleaner_bytes_read_{0};
+  std::atomic<int64_t> cleaner_bytes_written_{0};
+  std::atomic<int64_t> cleaner_bytes_reclaimed_{0};
+  std::atomic<int64_t> cleaner_records_removed_{0};
+  std::atomic<int64_t> cleaner_micros_{0};
+  mutable std::atomic<double> dirty_ratio_{0};
 };
 
 }  // namespace spool

@@ -83,9 +83,13 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
   result.log_end_offset = log_end_offset_.load();
   result.next_offset = offset;
   if (offset < result.log_start_offset || offset > result.log_end_offset) {
-    return absl::OutOfRangeError(
-        absl::StrFormat("%s: offset %d is out of range [%d, %d]", dir_, offset,
-                        result.log_start_offset, result.log_end_offset));
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: offset %d is out of range [%d, %d]%s", dir_, offset,
+        result.log_start_offset, result.log_end_offset,
+        offset < result.log_start_offset
+            ? " (below the log start offset: deleted by retention or "
+              "DeleteRecords)"
+            : ""));
   }
   int64_t bound =
       options.durable_only ? durable_offset_.load() : result.high_watermark;

@@ -72,42 +72,65 @@ std::string RecoveryReport::ToString() const {
   return out;
 }
 
-// Completes an interrupted segment swap (compaction): the .swap files are
-// complete, so the segments they replace go and the swap files take their
-// names.
+// Completes an interrupted segment swap (compaction, docs/compaction.md,
+// "Crash safety"). A "<base>.log.swap" exists only once every file of the
+// cleaned segment was synced and its index files renamed to .swap (and the
+// directory synced), so it is complete: it replaces every other segment
+// file whose base offset lies in [base, its next offset) — the cleaner
+// makes each cleaned segment end exactly where the segments it replaces
+// end. Index .swap files without their .log.swap are the leftovers of a
+// swap that had not reached that point: removed (the old segments stay).
+// Index files of a completed swap that are missing are rebuilt when the
+// segment is opened.
 static absl::Status CompleteSwaps(FileSystem* fs, const std::string& dir,
                                   std::vector<std::string>* names,
                                   RecoveryReport* report) {
-  int64_t lo = -1, hi = -1;
-  std::vector<std::string> swaps;
+  auto is_swap = [](std::string_view name) {
+    return name.ends_with(kSwapSuffix);
+  };
+  auto unswapped = [](std::string_view name) {
+    return std::string(name.substr(0, name.size() - kSwapSuffix.size()));
+  };
+  std::map<int64_t, int64_t> ranges;  // swapped-in base -> next offset
   for (const std::string& name : *names) {
-    if (!std::string_view(name).ends_with(kSwapSuffix)) continue;
-    swaps.push_back(name);
-    std::string_view inner =
-        std::string_view(name).substr(0, name.size() - kSwapSuffix.size());
-    if (!std::string_view(inner).ends_with(kLogSuffix)) continue;
+    if (!is_swap(name) || !unswapped(name).ends_with(kLogSuffix)) continue;
     std::optional<int64_t> base = ParseSegmentBaseOffset(name);
     if (!base.has_value()) continue;
     SPOOL_ASSIGN_OR_RETURN(int64_t next,
                            ScanNextOffset(fs, JoinPath(dir, name), *base));
-    lo = lo < 0 ? *base : std::min(lo, *base);
-    hi = std::max(hi, next);
+    ranges[*base] = std::max(next, *base + 1);
   }
-  if (swaps.empty()) return absl::OkStatus();
+  bool any_swap = false;
+  auto replaced = [&](int64_t base) {
+    auto it = ranges.upper_bound(base);
+    if (it == ranges.begin()) return false;
+    --it;
+    return base >= it->first && base < it->second;
+  };
   std::vector<std::string> kept;
   for (const std::string& name : *names) {
     std::optional<int64_t> base = ParseSegmentBaseOffset(name);
-    bool replaced = !std::string_view(name).ends_with(kSwapSuffix) &&
-                    base.has_value() && lo >= 0 && *base >= lo && *base < hi;
-    if (replaced) {
+    if (is_swap(name)) {
+      any_swap = true;
+      if (base.has_value() && ranges.contains(*base)) continue;  // renamed
+      SPOOL_RETURN_IF_ERROR(fs->Remove(JoinPath(dir, name)));    // orphan
+      report->removed_files.push_back(name);
+      continue;
+    }
+    if (base.has_value() && IsSegmentFile(name) && replaced(*base)) {
       SPOOL_RETURN_IF_ERROR(fs->Remove(JoinPath(dir, name)));
       report->removed_files.push_back(name);
-    } else if (!std::string_view(name).ends_with(kSwapSuffix)) {
-      kept.push_back(name);
+      continue;
     }
+    kept.push_back(name);
   }
-  for (const std::string& name : swaps) {
-    std::string target = name.substr(0, name.size() - kSwapSuffix.size());
+  if (!any_swap) return absl::OkStatus();
+  for (const std::string& name : *names) {
+    std::optional<int64_t> base = ParseSegmentBaseOffset(name);
+    if (!is_swap(name) || !base.has_value() || !ranges.contains(*base)) {
+      continue;
+    }
+    std::string target = unswapped(name);
     SPOOL_RETURN_IF_ERROR(
         fs->Rename(JoinPath(dir, name), JoinPath(dir, target)));
     kept.push_back(target);

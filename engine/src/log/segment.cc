@@ -59,18 +59,22 @@ std::optional<int64_t> ParseSegmentBaseOffset(std::string_view file_name) {
 }
 
 Segment::Segment(const SegmentContext& ctx, int64_t base_offset,
-                 absl::Time created)
+                 absl::Time created, std::string_view suffix)
     : ctx_(ctx),
       base_offset_(base_offset),
       created_(created),
-      log_path_(JoinPath(ctx.dir, SegmentFileName(base_offset, kLogSuffix))),
+      log_path_(JoinPath(ctx.dir, SegmentFileName(base_offset, kLogSuffix)) +
+                std::string(suffix)),
       next_offset_(base_offset),
       offset_index_(
-          ctx.fs, JoinPath(ctx.dir, SegmentFileName(base_offset, kIndexSuffix)),
+          ctx.fs,
+          JoinPath(ctx.dir, SegmentFileName(base_offset, kIndexSuffix)) +
+              std::string(suffix),
           base_offset, ctx.config->segment_index_bytes),
       time_index_(
           ctx.fs,
-          JoinPath(ctx.dir, SegmentFileName(base_offset, kTimeIndexSuffix)),
+          JoinPath(ctx.dir, SegmentFileName(base_offset, kTimeIndexSuffix)) +
+              std::string(suffix),
           base_offset, ctx.config->segment_index_bytes),
       offset_of_max_timestamp_(base_offset) {}
 
@@ -82,7 +86,13 @@ Segment::~Segment() {
 
 absl::StatusOr<std::shared_ptr<Segment>> Segment::Create(
     const SegmentContext& ctx, int64_t base_offset, absl::Time now) {
-  std::shared_ptr<Segment> seg(new Segment(ctx, base_offset, now));
+  return CreateWithSuffix(ctx, base_offset, now, "");
+}
+
+absl::StatusOr<std::shared_ptr<Segment>> Segment::CreateWithSuffix(
+    const SegmentContext& ctx, int64_t base_offset, absl::Time now,
+    std::string_view suffix) {
+  std::shared_ptr<Segment> seg(new Segment(ctx, base_offset, now, suffix));
   std::string path = seg->log_path();
   ctx.files->Evict(path);
   SPOOL_ASSIGN_OR_RETURN(
@@ -100,6 +110,7 @@ absl::StatusOr<std::shared_ptr<Segment>> Segment::Open(
   std::shared_ptr<Segment> seg(new Segment(ctx, base_offset, absl::Now()));
   SPOOL_ASSIGN_OR_RETURN(FileInfo info, ctx.fs->Stat(seg->log_path()));
   seg->size_.store(info.size);
+  seg->allocated_ = info.size;
   seg->next_offset_.store(std::max(base_offset, next_offset_hint));
 
   absl::Status index_status;
@@ -179,7 +190,10 @@ std::string Segment::log_path() const {
 }
 
 absl::StatusOr<std::shared_ptr<File>> Segment::LogFile() const {
-  return ctx_.files->Get(log_path(), {});
+  // Opened under path_mu_: a rename cannot slip between reading the name
+  // and opening it.
+  MutexLock lock(&path_mu_);
+  return ctx_.files->Get(log_path_, {});
 }
 
 bool Segment::ShouldRoll(int64_t batch_bytes, int64_t last_offset,
@@ -215,14 +229,52 @@ absl::Status Segment::Append(std::string_view batch, int64_t last_offset,
   if (!s.ok()) {
     // Leave no partial batch behind for readers of the file's size; if this
     // fails too, recovery will drop the partial batch.
-    file->Truncate(pos).IgnoreError();
+    if (file->Truncate(pos).ok()) allocated_ = pos;
     return Annotate(s, absl::StrFormat("appending %d bytes to %s at %d",
                                        batch.size(), file->path(), pos));
   }
+  const uint64_t end = pos + batch.size();
+  allocated_ = std::max(allocated_, end);
+  PreallocateAfter(*file, end);
   AddIndexEntriesBefore(pos, static_cast<int64_t>(batch.size()), last_offset,
                         max_timestamp);
   next_offset_.store(last_offset + 1, std::memory_order_release);
-  size_.store(pos + batch.size(), std::memory_order_release);
+  size_.store(end, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void Segment::PreallocateAfter(File& file, uint64_t end) {
+  const auto ahead = static_cast<uint64_t>(ctx_.config->preallocate_bytes);
+  // Only where something fdatasyncs the log: with kNone the zeros would be
+  // written to the page cache for nothing. Refill once less than half of
+  // the window is left, up to the segment's size limit.
+  if (ahead == 0 || ctx_.config->durability == Durability::kNone ||
+      allocated_ >= end + ahead / 2) {
+    return;
+  }
+  const uint64_t target = std::min<uint64_t>(
+      end + ahead, std::max<uint64_t>(
+                       static_cast<uint64_t>(ctx_.config->segment_bytes), end));
+  static const std::string* const kZeros =
+      new std::string(size_t{1} << 20, '\0');
+  uint64_t at = allocated_;
+  while (at < target) {
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(target - at, kZeros->size()));
+    // A failure (say ENOSPC) only means less is preallocated: the data
+    // write that needs the space reports it.
+    if (!file.Write(at, std::string_view(*kZeros).substr(0, n)).ok()) break;
+    at += n;
+  }
+  allocated_ = at;
+}
+
+absl::Status Segment::TrimPreallocated() {
+  const uint64_t size = size_.load();
+  if (allocated_ <= size) return absl::OkStatus();
+  SPOOL_ASSIGN_OR_RETURN(auto file, LogFile());
+  SPOOL_RETURN_IF_ERROR(file->Truncate(size));
+  allocated_ = size;
   return absl::OkStatus();
 }
 
@@ -249,6 +301,7 @@ absl::Status Segment::Seal(bool sync) {
     time_index_.MaybeAppend(max_ts, offset_of_max_timestamp_,
                             /*skip_full_check=*/true);
   }
+  SPOOL_RETURN_IF_ERROR(TrimPreallocated());
   SPOOL_RETURN_IF_ERROR(offset_index_.file().Seal(sync));
   SPOOL_RETURN_IF_ERROR(time_index_.file().Seal(sync));
   if (sync) SPOOL_RETURN_IF_ERROR(SyncLog());
@@ -314,6 +367,7 @@ absl::StatusOr<SegmentRecovery> Segment::Recover() {
   r.stop_reason = Annotate(r.stop_reason, log_path());
   next_offset_.store(next);
   size_.store(valid);
+  allocated_ = valid;
   return r;
 }
 
@@ -387,18 +441,51 @@ absl::StatusOr<std::optional<int64_t>> Segment::FindOffsetForTimestamp(
 }
 
 absl::Status Segment::RenameWithSuffix(std::string_view suffix) {
-  std::string old_path = log_path();
-  std::string new_path = absl::StrFormat("%s%s", old_path, suffix);
-  SPOOL_RETURN_IF_ERROR(ctx_.fs->Rename(old_path, new_path));
-  ctx_.files->Evict(old_path);
+  std::string actual(suffix);
+  if (suffix == kDeletedSuffix) {
+    // Unique, so that a segment deleted while a reader still holds an
+    // older segment of the same base offset (one compaction replaced)
+    // never takes, or removes, that one's files: "<name>.<n>.deleted".
+    static std::atomic<uint64_t> next_deletion{0};
+    actual = absl::StrFormat(".%d%s", next_deletion.fetch_add(1), suffix);
+  }
   {
+    // Under path_mu_ so that LogFile() never opens the old name after the
+    // rename (a new file may take that name: a compaction swap).
     MutexLock lock(&path_mu_);
+    std::string old_path = log_path_;
+    std::string new_path = old_path + actual;
+    SPOOL_RETURN_IF_ERROR(ctx_.fs->Rename(old_path, new_path));
+    ctx_.files->Evict(old_path);
     log_path_ = new_path;
   }
+  SPOOL_RETURN_IF_ERROR(
+      offset_index_.file().Rename(offset_index_.file().path() + actual));
+  return time_index_.file().Rename(time_index_.file().path() + actual);
+}
+
+absl::Status Segment::RenameIndexesToSuffix(std::string_view suffix) {
   SPOOL_RETURN_IF_ERROR(offset_index_.file().Rename(
-      absl::StrFormat("%s%s", offset_index_.file().path(), suffix)));
+      JoinPath(ctx_.dir, SegmentFileName(base_offset_, kIndexSuffix)) +
+      std::string(suffix)));
   return time_index_.file().Rename(
-      absl::StrFormat("%s%s", time_index_.file().path(), suffix));
+      JoinPath(ctx_.dir, SegmentFileName(base_offset_, kTimeIndexSuffix)) +
+      std::string(suffix));
+}
+
+absl::Status Segment::RenameLogToSuffix(std::string_view suffix) {
+  MutexLock lock(&path_mu_);
+  std::string old_path = log_path_;
+  std::string new_path =
+      JoinPath(ctx_.dir, SegmentFileName(base_offset_, kLogSuffix)) +
+      std::string(suffix);
+  // Neither name may serve a stale cached handle afterwards.
+  ctx_.files->Evict(old_path);
+  ctx_.files->Evict(new_path);
+  SPOOL_RETURN_IF_ERROR(ctx_.fs->Rename(old_path, new_path));
+  ctx_.files->Evict(new_path);
+  log_path_ = new_path;
+  return absl::OkStatus();
 }
 
 absl::Status Segment::DeleteFiles() {

@@ -71,6 +71,11 @@ class Segment {
   // preallocated index files. The caller syncs the directory.
   static absl::StatusOr<std::shared_ptr<Segment>> Create(
       const SegmentContext& ctx, int64_t base_offset, absl::Time now);
+  // Same, with every file name followed by `suffix` (the cleaner writes
+  // "<base>.log.cleaned" etc. and renames them with RenameToSuffix).
+  static absl::StatusOr<std::shared_ptr<Segment>> CreateWithSuffix(
+      const SegmentContext& ctx, int64_t base_offset, absl::Time now,
+      std::string_view suffix);
 
   // Opens an existing segment whose files are trusted (clean shutdown, or
   // below the recovery point). `active` re-extends the indexes so the
@@ -148,6 +153,12 @@ class Segment {
   absl::Status TruncateTo(int64_t offset);
   // Renames all files to `<name><suffix>` (".deleted", ...).
   absl::Status RenameWithSuffix(std::string_view suffix);
+  // Rename the index files / the .log file from their current names to the
+  // segment's standard names followed by `suffix` ("" for the standard
+  // names themselves). The compaction swap renames indexes and logs in
+  // separate, directory-synced steps. Do not sync the directory.
+  absl::Status RenameIndexesToSuffix(std::string_view suffix);
+  absl::Status RenameLogToSuffix(std::string_view suffix);
   // Removes all files (under their current names) now.
   absl::Status DeleteFiles();
   // Removes the files when the last reference to the segment goes away, so
@@ -156,11 +167,16 @@ class Segment {
   void DeleteFilesOnDestruction() { delete_on_destruction_ = true; }
 
  private:
-  Segment(const SegmentContext& ctx, int64_t base_offset, absl::Time created);
+  Segment(const SegmentContext& ctx, int64_t base_offset, absl::Time created,
+          std::string_view suffix = "");
   absl::Status LoadEndFromIndex(int64_t next_offset_hint);
   void AddIndexEntriesBefore(uint64_t position, int64_t batch_bytes,
                              int64_t last_offset, int64_t max_timestamp);
   absl::Status ResetIndexes();
+  // Zero-fills the file ahead of `end` (LogConfig::preallocate_bytes).
+  void PreallocateAfter(File& file, uint64_t end);
+  // Cuts the preallocated tail off.
+  absl::Status TrimPreallocated();
 
   // Constant after construction.
   SegmentContext ctx_;
@@ -182,6 +198,9 @@ class Segment {
 
   // Writer only.
   bool sealed_ = false;
+  // Bytes of the .log file that hold data or zeros (>= size()): the
+  // preallocated tail is [size(), allocated_).
+  uint64_t allocated_ = 0;
   int64_t offset_of_max_timestamp_;
   int64_t bytes_since_index_entry_ = 0;
 };

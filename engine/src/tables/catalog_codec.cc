@@ -81,6 +81,7 @@ struct Int64Field {
 };
 constexpr Int64Field kInt64Fields[] = {
     {"segment_bytes", &TopicConfig::segment_bytes},
+    {"preallocate_bytes", &TopicConfig::preallocate_bytes},
     {"flush_records", &TopicConfig::flush_records},
     {"retention_bytes", &TopicConfig::retention_bytes},
     {"dedup_max_ids", &TopicConfig::dedup_max_ids}};
@@ -200,6 +201,7 @@ Json EncodeConfig(const TopicConfig& c) {
   j["segment_index_bytes"] = c.segment_index_bytes;
   j["index_interval_bytes"] = c.index_interval_bytes;
   j["max_batch_bytes"] = c.max_batch_bytes;
+  j["preallocate_bytes"] = c.preallocate_bytes;
   j["compression"] = NameOf(kCompressionNames, c.compression);
   j["zstd_level"] = c.zstd_level;
   j["timestamp_type"] = NameOf(kTimestampTypeNames, c.timestamp_type);

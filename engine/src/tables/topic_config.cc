@@ -86,6 +86,10 @@ absl::Status ValidateLayout(const TopicConfig& c) {
                    absl::StrFormat("must be in [%d, segment_bytes = %d]",
                                    kBatchHeaderSize, c.segment_bytes));
   }
+  if (c.preallocate_bytes < 0) {
+    return Invalid("preallocate_bytes", c.preallocate_bytes,
+                   "must not be negative");
+  }
   return absl::OkStatus();
 }
 
@@ -264,6 +268,31 @@ absl::Status EngineOptions::Validate() const {
     return InvalidEngine("group_offsets_retention",
                          absl::FormatDuration(group_offsets_retention),
                          "must be positive (infinite: keep groups forever)");
+  }
+  if (retention_check_interval <= absl::ZeroDuration()) {
+    return InvalidEngine("retention_check_interval",
+                         absl::FormatDuration(retention_check_interval),
+                         "must be positive");
+  }
+  if (cleaner_threads < 0 || cleaner_threads > 64) {
+    return InvalidEngine("cleaner_threads",
+                         absl::StrFormat("%d", cleaner_threads),
+                         "must be in [0, 64] (0: no background compaction)");
+  }
+  if (cleaner_check_interval <= absl::ZeroDuration()) {
+    return InvalidEngine("cleaner_check_interval",
+                         absl::FormatDuration(cleaner_check_interval),
+                         "must be positive");
+  }
+  if (cleaner_io_bytes_per_second == 0 || cleaner_io_bytes_per_second < -1) {
+    return InvalidEngine("cleaner_io_bytes_per_second",
+                         absl::StrFormat("%d", cleaner_io_bytes_per_second),
+                         "must be positive, or -1 for unlimited");
+  }
+  if (cleaner_map_bytes < (int64_t{1} << 16)) {
+    return InvalidEngine("cleaner_map_bytes",
+                         absl::StrFormat("%d", cleaner_map_bytes),
+                         "must be at least 65536");
   }
   absl::Status topic = topic_defaults.Validate();
   if (!topic.ok()) {
