@@ -1,0 +1,181 @@
+// Work-queue benchmarks (docs/queues.md): receive + ack throughput of a
+// shared subscription with 4 consumers, against plain fetch throughput of
+// the same records (the target: at least half of it, 100-byte
+// records).
+//   BM_FetchAll        4 threads, one per partition, Fetch from offset 0 to
+//                      the end, visiting every record (the baseline).
+//   BM_ReceiveAck/s    4 consumer threads on one subscription: Receive up
+//                      to 256 records, Ack them in one call; s = 1: synced
+//                      acks, 0: unsynced. Counter `vs_fetch` = its records
+//                      per second / BM_FetchAll's.
+// Each iteration consumes the whole topic (a fresh subscription per
+// iteration). Run a Release build.
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "benchmark/benchmark.h"
+#include "spool/engine.h"
+#include "spool/subscriptions.h"
+
+namespace spool {
+namespace {
+
+constexpr int kPartitions = 4;
+constexpr int kConsumers = 4;
+constexpr int kValueBytes = 100;
+
+bool Smoke() { return std::getenv("SPOOL_BENCH_SMOKE") != nullptr; }
+int64_t Records() { return Smoke() ? 4000 : 400000; }
+
+std::string MakeTempDir() {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "spool-qbench-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+  return tmpl;
+}
+
+// One engine with topic "q" holding Records() records of 100 bytes,
+// shared by the benchmarks of this binary.
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<Engine> engine;
+
+  Fixture() : dir(MakeTempDir()) {
+    EngineOptions o;
+    o.data_dirs = {dir};
+    auto e = Engine::Open(o);
+    if (!e.ok()) std::abort();
+    engine = std::move(*e);
+    if (!engine->CreateTopic("q", {.partitions = kPartitions}).ok()) {
+      std::abort();
+    }
+    const std::string value(kValueBytes, 'v');
+    std::vector<Record> batch(500, Record{.value = value});
+    for (int64_t n = 0; n < Records(); n += 500) {
+      const int32_t p = static_cast<int32_t>((n / 500) % kPartitions);
+      if (!engine->ProduceBatch("q", batch, {.partition = p}).ok()) {
+        std::abort();
+      }
+    }
+  }
+  ~Fixture() {
+    engine->Close().IgnoreError();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+Fixture& Shared() {
+  static Fixture* f = new Fixture();
+  return *f;
+}
+
+std::atomic<double> fetch_records_per_second{0};
+
+void BM_FetchAll(benchmark::State& state) {
+  Engine& engine = *Shared().engine;
+  int64_t seen_total = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    std::atomic<int64_t> seen{0};
+    std::vector<std::thread> threads;
+    for (int32_t p = 0; p < kPartitions; ++p) {
+      threads.emplace_back([&, p] {
+        int64_t pos = 0, n = 0, bytes = 0;
+        for (;;) {
+          auto f = engine.Fetch({"q", p}, pos);
+          if (!f.ok() || f->batches.empty()) break;
+          f->ForEachRecord([&](const RecordView& r) {
+             bytes += static_cast<int64_t>(r.value->size());
+             ++n;
+             return true;
+           }).IgnoreError();
+          pos = f->next_offset;
+        }
+        benchmark::DoNotOptimize(bytes);
+        seen.fetch_add(n);
+      });
+    }
+    for (auto& t : threads) t.join();
+    seen_total += seen.load();
+    seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+  }
+  if (seconds > 0) fetch_records_per_second.store(seen_total / seconds);
+  if (seen_total != Records() * state.iterations()) {
+    state.SkipWithError("fetch did not see every record");
+  }
+  state.SetItemsProcessed(seen_total);
+  state.SetBytesProcessed(seen_total * kValueBytes);
+}
+
+void BM_ReceiveAck(benchmark::State& state) {
+  Engine& engine = *Shared().engine;
+  Subscriptions& subs = engine.subscriptions();
+  const bool sync = state.range(0) != 0;
+  static std::atomic<int> next_sub{0};
+  int64_t acked_total = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string name = absl::StrFormat("s%d", next_sub.fetch_add(1));
+    SubscriptionConfig c;
+    c.max_unacked_records = 20000;
+    if (!subs.CreateSubscription("q", name, c).ok()) std::abort();
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    std::atomic<int64_t> acked{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kConsumers; ++t) {
+      threads.emplace_back([&] {
+        while (acked.load() < Records()) {
+          auto got = subs.Receive("q", name, {.max_records = 256});
+          if (!got.ok()) std::abort();
+          if (got->empty()) continue;
+          std::vector<Delivery> ds;
+          ds.reserve(got->size());
+          for (const ReceivedRecord& r : *got) ds.push_back(r.delivery);
+          if (!subs.Ack("q", name, ds, {.sync = sync}).ok()) std::abort();
+          acked.fetch_add(static_cast<int64_t>(ds.size()));
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    acked_total += acked.load();
+    state.PauseTiming();
+    subs.DeleteSubscription("q", name).IgnoreError();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(acked_total);
+  state.SetBytesProcessed(acked_total * kValueBytes);
+  const double rate = seconds > 0 ? acked_total / seconds : 0;
+  state.counters["records_per_s"] = rate;
+  const double fetch = fetch_records_per_second.load();
+  if (fetch > 0) state.counters["vs_fetch"] = rate / fetch;
+}
+
+BENCHMARK(BM_FetchAll)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReceiveAck)
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace spool
+
+BENCHMARK_MAIN();

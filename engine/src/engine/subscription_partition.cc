@@ -1,0 +1,685 @@
+// PartitionQueue (see subscription_partition.h).
+
+#include "engine/subscription_partition.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "util/strings.h"
+
+namespace spool {
+
+PartitionQueue::PartitionQueue(const SubscriptionConfig* config,
+                               std::string prefix, int32_t partition,
+                               std::string not_before_header, int64_t floor)
+    : config_(config),
+      prefix_(std::move(prefix)),
+      partition_(partition),
+      not_before_header_(std::move(not_before_header)),
+      floor_(floor),
+      cursor_(floor),
+      mark_(floor) {}
+
+// --- Loading -----------------------------------------------------------
+
+void PartitionQueue::LoadRange(int64_t start, int64_t end) {
+  if (end <= start) return;
+  auto [it, inserted] = ranges_.emplace(start, end);
+  if (!inserted) it->second = std::max(it->second, end);
+}
+
+void PartitionQueue::LoadDelivery(int64_t offset, DeliveryRow row) {
+  stored_deliveries_[offset] = std::move(row);
+}
+
+void PartitionQueue::LoadIntent(int64_t offset, IntentRow row) {
+  stored_intents_[offset] = std::move(row);
+}
+
+void PartitionQueue::LoadMark(int64_t mark, int64_t deadline_ms) {
+  stored_mark_ = {mark, absl::FromUnixMillis(deadline_ms)};
+  mark_ = std::max(mark_, mark);
+  mark_deadline_ = absl::FromUnixMillis(deadline_ms);
+}
+
+void PartitionQueue::FlushRows(TableStore::Batch* batch) {
+  if (floor_dirty_) {
+    batch->Put(Table::kSubscriptions,
+               SubRowKey(prefix_, kSubRowFloor, partition_),
+               EncodeInt64Row(floor_));
+    floor_dirty_ = false;
+  }
+  if (mark_dirty_) {
+    batch->Put(Table::kSubscriptions,
+               SubRowKey(prefix_, kSubRowMark, partition_),
+               EncodeMarkRow(mark_, absl::ToUnixMillis(mark_deadline_)));
+    mark_dirty_ = false;
+  }
+}
+
+void PartitionQueue::AdvanceMark() {
+  while (mark_ < cursor_) {
+    if (mark_ < floor_) {
+      mark_ = floor_;
+      continue;
+    }
+    auto range = ranges_.upper_bound(mark_);
+    if (range != ranges_.begin() && std::prev(range)->second > mark_) {
+      mark_ = std::prev(range)->second;
+      continue;
+    }
+    auto it = entries_.find(mark_);
+    if (it == entries_.end() || it->second.attempts < 1) break;
+    ++mark_;
+  }
+}
+
+void PartitionQueue::FinishLoad(TableStore::Batch* batch) {
+  // Stored ranges may overlap or reach below the floor (a gap found in
+  // memory merged with them before a restart): normalize and rewrite.
+  std::map<int64_t, int64_t> loaded;
+  loaded.swap(ranges_);
+  const int64_t stored_floor = floor_;
+  for (const auto& [start, end] : loaded) {
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowRange, partition_, start));
+    if (end <= floor_) continue;
+    if (start <= floor_) {
+      floor_ = end;
+      continue;
+    }
+    if (!ranges_.empty() && std::prev(ranges_.end())->second >= start) {
+      auto& last = std::prev(ranges_.end())->second;
+      last = std::max(last, end);
+      continue;
+    }
+    ranges_[start] = end;
+  }
+  for (const auto& [start, end] : ranges_) {
+    batch->Put(Table::kSubscriptions,
+               SubRowKey(prefix_, kSubRowRange, partition_, start),
+               EncodeInt64Row(end));
+  }
+  if (floor_ != stored_floor) floor_dirty_ = true;
+  cursor_ = floor_;
+  mark_ = std::max(mark_, floor_);
+  for (auto it = stored_deliveries_.begin(); it != stored_deliveries_.end();) {
+    if (!IsDone(it->first)) {
+      ++it;
+      continue;
+    }
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowDelivery, partition_, it->first));
+    it = stored_deliveries_.erase(it);
+  }
+  for (auto it = stored_intents_.begin(); it != stored_intents_.end();) {
+    if (!IsDone(it->first)) {
+      ++it;
+      continue;
+    }
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowIntent, partition_, it->first));
+    it = stored_intents_.erase(it);
+  }
+}
+
+// --- The window --------------------------------------------------------
+
+bool PartitionQueue::WindowFull() const {
+  return static_cast<int64_t>(entries_.size()) >=
+         static_cast<int64_t>(config_->max_unacked_records);
+}
+
+bool PartitionQueue::IsDone(int64_t offset) const {
+  if (offset < floor_) return true;
+  auto it = ranges_.upper_bound(offset);
+  if (it == ranges_.begin()) return false;
+  return std::prev(it)->second > offset;
+}
+
+void PartitionQueue::MarkDone(int64_t start, int64_t end,
+                              TableStore::Batch* batch) {
+  start = std::max(start, floor_);
+  if (end <= start) return;
+  // Every range overlapping or adjacent to [start, end) merges into it.
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin() && std::prev(it)->second >= start) --it;
+  int64_t new_start = start;
+  int64_t new_end = end;
+  std::vector<int64_t> merged;
+  while (it != ranges_.end() && it->first <= end) {
+    new_start = std::min(new_start, it->first);
+    new_end = std::max(new_end, it->second);
+    merged.push_back(it->first);
+    it = ranges_.erase(it);
+  }
+  const bool to_floor = new_start <= floor_;
+  if (to_floor) {
+    floor_ = new_end;
+    cursor_ = std::max(cursor_, floor_);
+  } else {
+    ranges_[new_start] = new_end;
+  }
+  if (batch == nullptr) return;
+  for (int64_t s : merged) {
+    if (!to_floor && s == new_start) continue;  // rewritten below
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowRange, partition_, s));
+  }
+  if (to_floor) {
+    floor_dirty_ = true;  // written once per call, by FlushRows
+  } else {
+    batch->Put(Table::kSubscriptions,
+               SubRowKey(prefix_, kSubRowRange, partition_, new_start),
+               EncodeInt64Row(new_end));
+  }
+}
+
+void PartitionQueue::SkipTo(int64_t log_start, TableStore::Batch* batch) {
+  if (log_start <= floor_) return;
+  while (!entries_.empty() && entries_.begin()->first < log_start) {
+    const int64_t o = entries_.begin()->first;
+    RemoveEntry(o);
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowDelivery, partition_, o));
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowIntent, partition_, o));
+    ++stats_.lost_to_retention;
+  }
+  for (auto it = stored_deliveries_.begin();
+       it != stored_deliveries_.end() && it->first < log_start;) {
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowDelivery, partition_, it->first));
+    it = stored_deliveries_.erase(it);
+  }
+  for (auto it = stored_intents_.begin();
+       it != stored_intents_.end() && it->first < log_start;) {
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowIntent, partition_, it->first));
+    it = stored_intents_.erase(it);
+  }
+  cursor_ = std::max(cursor_, log_start);
+  MarkDone(floor_, log_start, batch);
+}
+
+void PartitionQueue::AdvanceCursor(int64_t next) {
+  if (next <= cursor_) return;
+  MarkDone(cursor_, next, nullptr);
+  cursor_ = std::max(cursor_, next);
+}
+
+void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
+                               TableStore::Batch* batch) {
+  if (r.offset < cursor_) return;
+  AdvanceCursor(r.offset);
+  // (A gap may have joined stored ranges and moved the cursor further.)
+  cursor_ = std::max(cursor_, r.offset + 1);
+  if (IsDone(r.offset)) {
+    stored_deliveries_.erase(r.offset);
+    stored_intents_.erase(r.offset);
+    return;
+  }
+  Entry& e = entries_[r.offset];
+  if (r.key.has_value()) e.key = std::string(*r.key);
+  if (r.value.has_value()) e.value = std::string(*r.value);
+  e.timestamp = r.timestamp;
+  std::optional<int64_t> not_before;
+  for (const HeaderView& h : r.headers) {
+    Header copy;
+    copy.key = std::string(h.key);
+    if (h.value.has_value()) copy.value = std::string(*h.value);
+    if (!not_before_header_.empty() && h.key == not_before_header_ &&
+        h.value.has_value()) {
+      int64_t ms = 0;
+      if (absl::SimpleAtoi(ToAbsl(*h.value), &ms)) not_before = ms;
+    }
+    e.headers.push_back(std::move(copy));
+  }
+  if (config_->ordered_by_key && e.key.has_value()) {
+    keys_[*e.key].push_back(r.offset);
+  }
+  if (auto it = stored_intents_.find(r.offset); it != stored_intents_.end()) {
+    e.intent = it->second;
+    e.attempts = it->second.attempts;
+    e.reason = it->second.reason;
+    e.state = State::kDeadLettering;
+    dead_letters_.insert(r.offset);
+    stored_intents_.erase(it);
+    stored_deliveries_.erase(r.offset);
+    return;
+  }
+  if (auto it = stored_deliveries_.find(r.offset);
+      it != stored_deliveries_.end()) {
+    const DeliveryRow row = std::move(it->second);
+    stored_deliveries_.erase(it);
+    e.attempts = row.attempts;
+    e.reason = row.reason;
+    e.has_row = true;
+    const absl::Time t = absl::FromUnixMillis(row.time_ms);
+    switch (row.state) {
+      case DeliveryState::kLeased:
+        if (t > now) {
+          e.state = State::kLeased;
+          e.time = t;
+          timers_.insert({t, r.offset});
+        } else if (config_->max_deliveries > 0 &&
+                   e.attempts >= config_->max_deliveries) {
+          Exhaust(r.offset, e, now, /*force_dlq=*/false, batch);
+        } else {
+          SetWaiting(r.offset, e, t + config_->backoff.DelayAfter(e.attempts),
+                     now);
+        }
+        return;
+      case DeliveryState::kWaiting:
+        SetWaiting(r.offset, e, t, now);
+        return;
+      case DeliveryState::kParked:
+        e.state = State::kParked;
+        e.time = t;
+        return;
+    }
+  }
+  if (stored_mark_.has_value() && r.offset < stored_mark_->first) {
+    // Delivered once before the restart (the mark row stands for it),
+    // leased until at most the mark's deadline.
+    e.attempts = 1;
+    const absl::Time t = stored_mark_->second;
+    if (t > now) {
+      e.state = State::kLeased;
+      e.time = t;
+      timers_.insert({t, r.offset});
+    } else if (config_->max_deliveries == 1) {
+      Exhaust(r.offset, e, now, /*force_dlq=*/false, batch);
+    } else {
+      SetWaiting(r.offset, e, t + config_->backoff.DelayAfter(1), now);
+    }
+    return;
+  }
+  if (not_before.has_value()) {
+    SetWaiting(r.offset, e, absl::FromUnixMillis(*not_before), now);
+    return;
+  }
+  MakeAvailable(r.offset, e);
+}
+
+// --- State transitions --------------------------------------------------
+
+bool PartitionQueue::Eligible(int64_t offset, const Entry& e) const {
+  if (!config_->ordered_by_key || !e.key.has_value()) return true;
+  auto it = keys_.find(*e.key);
+  return it != keys_.end() && !it->second.empty() &&
+         it->second.front() == offset;
+}
+
+void PartitionQueue::ClearTimer(int64_t offset, const Entry& e) {
+  switch (e.state) {
+    case State::kLeased:
+    case State::kWaiting:
+      timers_.erase({e.time, offset});
+      break;
+    case State::kAvailable:
+      available_.erase(offset);
+      break;
+    case State::kDeadLettering:
+      dead_letters_.erase(offset);
+      break;
+    case State::kParked:
+      break;
+  }
+}
+
+void PartitionQueue::MakeAvailable(int64_t offset, Entry& e) {
+  e.state = State::kAvailable;
+  e.time = absl::InfinitePast();
+  if (Eligible(offset, e)) available_.insert(offset);
+}
+
+void PartitionQueue::SetWaiting(int64_t offset, Entry& e, absl::Time visible,
+                                absl::Time now) {
+  if (visible <= now) {
+    MakeAvailable(offset, e);
+    return;
+  }
+  e.state = State::kWaiting;
+  e.time = visible;
+  timers_.insert({visible, offset});
+}
+
+void PartitionQueue::PutDeliveryRow(int64_t offset, Entry& e,
+                                    TableStore::Batch* batch) {
+  DeliveryRow row;
+  row.attempts = e.attempts;
+  row.state = e.state == State::kLeased   ? DeliveryState::kLeased
+              : e.state == State::kParked ? DeliveryState::kParked
+                                          : DeliveryState::kWaiting;
+  row.time_ms = e.time == absl::InfinitePast() ? 0 : absl::ToUnixMillis(e.time);
+  row.reason = e.reason;
+  batch->Put(Table::kSubscriptions,
+             SubRowKey(prefix_, kSubRowDelivery, partition_, offset),
+             EncodeDeliveryRow(row));
+  e.has_row = true;
+}
+
+void PartitionQueue::Exhaust(int64_t offset, Entry& e, absl::Time now,
+                             bool force_dlq, TableStore::Batch* batch) {
+  ClearTimer(offset, e);
+  if (!force_dlq && config_->ordered_by_key && e.key.has_value() &&
+      config_->poison_policy == PoisonPolicy::kPark) {
+    e.state = State::kParked;
+    e.time = now;
+    PutDeliveryRow(offset, e, batch);
+    ++stats_.parked;
+    return;
+  }
+  if (!config_->dead_letter_topic.empty()) {
+    e.state = State::kDeadLettering;
+    dead_letters_.insert(offset);
+    return;
+  }
+  ++stats_.dropped;
+  Done(offset, batch);
+}
+
+void PartitionQueue::RemoveEntry(int64_t offset) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  ClearTimer(offset, e);
+  if (config_->ordered_by_key && e.key.has_value()) {
+    auto k = keys_.find(*e.key);
+    if (k != keys_.end()) {
+      std::deque<int64_t>& q = k->second;
+      const bool was_head = !q.empty() && q.front() == offset;
+      q.erase(std::remove(q.begin(), q.end(), offset), q.end());
+      if (q.empty()) {
+        keys_.erase(k);
+      } else if (was_head) {
+        auto next = entries_.find(q.front());
+        if (next != entries_.end() && next->second.state == State::kAvailable) {
+          available_.insert(q.front());
+        }
+      }
+    }
+  }
+  entries_.erase(it);
+}
+
+// --- Dispatch -----------------------------------------------------------
+
+void PartitionQueue::Advance(absl::Time now, TableStore::Batch* batch) {
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    const auto [t, offset] = *timers_.begin();
+    timers_.erase(timers_.begin());
+    Entry& e = entries_.at(offset);
+    if (e.state == State::kLeased) {
+      ++stats_.expired;
+      if (config_->max_deliveries > 0 &&
+          e.attempts >= config_->max_deliveries) {
+        Exhaust(offset, e, now, /*force_dlq=*/false, batch);
+      } else {
+        // The stored row (leased, deadline t) already implies this wait:
+        // a restart recomputes it the same way.
+        SetWaiting(offset, e, t + config_->backoff.DelayAfter(e.attempts), now);
+      }
+    } else {
+      MakeAvailable(offset, e);
+    }
+  }
+}
+
+std::optional<absl::Time> PartitionQueue::NextTimer() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.begin()->first;
+}
+
+void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
+                          TableStore::Batch* batch,
+                          std::vector<ReceivedRecord>* out) {
+  // First deliveries that the mark will cover need no row of their own.
+  const int64_t old_mark = mark_;
+  std::vector<int64_t> maybe_covered;
+  while (n > 0 && !available_.empty()) {
+    const int64_t offset = *available_.begin();
+    available_.erase(available_.begin());
+    Entry& e = entries_.at(offset);
+    ++e.attempts;
+    e.state = State::kLeased;
+    e.time = now + lease;
+    timers_.insert({e.time, offset});
+    if (e.attempts == 1 && !e.has_row && offset >= old_mark) {
+      maybe_covered.push_back(offset);
+    } else {
+      PutDeliveryRow(offset, e, batch);
+    }
+    ++stats_.delivered;
+    if (e.attempts > 1) ++stats_.redelivered;
+    ReceivedRecord r;
+    r.delivery = {
+        .partition = partition_, .offset = offset, .attempt = e.attempts};
+    r.key = e.key;
+    r.value = e.value;
+    r.headers = e.headers;
+    r.timestamp = e.timestamp;
+    r.lease_deadline = e.time;
+    out->push_back(std::move(r));
+    --n;
+  }
+  if (maybe_covered.empty()) return;
+  AdvanceMark();
+  for (int64_t offset : maybe_covered) {
+    if (offset >= mark_) PutDeliveryRow(offset, entries_.at(offset), batch);
+  }
+  if (mark_ != old_mark || maybe_covered.front() < mark_) {
+    mark_deadline_ = std::max(mark_deadline_, now + lease);
+    mark_dirty_ = true;
+  }
+}
+
+// --- Consumer calls -----------------------------------------------------
+
+absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
+                                           bool* done) const {
+  *done = false;
+  if (IsDone(d.offset)) {
+    *done = true;
+    return absl::OkStatus();
+  }
+  auto it = entries_.find(d.offset);
+  if (it == entries_.end() || it->second.attempts == 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "partition %d offset %d is not delivered", partition_, d.offset));
+  }
+  const Entry& e = it->second;
+  if (e.attempts != d.attempt) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "lease lost: partition %d offset %d is at delivery attempt %d, not "
+        "%d",
+        partition_, d.offset, e.attempts, d.attempt));
+  }
+  if (e.state == State::kParked || e.state == State::kDeadLettering) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "partition %d offset %d is not leased (%s)", partition_, d.offset,
+        e.state == State::kParked ? "parked" : "being dead-lettered"));
+  }
+  return absl::OkStatus();
+}
+
+void PartitionQueue::Ack(int64_t offset, TableStore::Batch* batch) {
+  if (entries_.count(offset) == 0) return;
+  Done(offset, batch);
+  ++stats_.acked;
+}
+
+void PartitionQueue::Done(int64_t offset, TableStore::Batch* batch) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end()) return;
+  const bool had_row = it->second.has_row || it->second.attempts > 0;
+  RemoveEntry(offset);
+  MarkDone(offset, offset + 1, batch);
+  if (had_row) {
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
+  }
+}
+
+void PartitionQueue::Nack(int64_t offset, absl::Time now,
+                          std::optional<absl::Duration> delay,
+                          std::string_view reason, TableStore::Batch* batch) {
+  Entry& e = entries_.at(offset);
+  ClearTimer(offset, e);
+  e.reason = std::string(reason);
+  if (config_->max_deliveries > 0 && e.attempts >= config_->max_deliveries) {
+    Exhaust(offset, e, now, /*force_dlq=*/false, batch);
+    return;
+  }
+  const absl::Time visible =
+      now + (delay.has_value() ? std::max(*delay, absl::ZeroDuration())
+                               : config_->backoff.DelayAfter(e.attempts));
+  e.state = State::kWaiting;
+  e.time = visible;
+  PutDeliveryRow(offset, e, batch);
+  SetWaiting(offset, e, visible, now);
+}
+
+absl::Status PartitionQueue::Extend(int64_t offset, absl::Time deadline,
+                                    TableStore::Batch* batch) {
+  Entry& e = entries_.at(offset);
+  if (e.state != State::kLeased) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "partition %d offset %d: the lease has expired", partition_, offset));
+  }
+  timers_.erase({e.time, offset});
+  e.time = deadline;
+  timers_.insert({e.time, offset});
+  PutDeliveryRow(offset, e, batch);
+  return absl::OkStatus();
+}
+
+void PartitionQueue::Reject(int64_t offset, absl::Time now,
+                            std::string_view reason, TableStore::Batch* batch) {
+  Entry& e = entries_.at(offset);
+  e.reason = std::string(reason);
+  Exhaust(offset, e, now, /*force_dlq=*/true, batch);
+}
+
+// --- Parked keys and dead letters ---------------------------------------
+
+std::vector<ParkedRecord> PartitionQueue::Parked() const {
+  std::vector<ParkedRecord> out;
+  for (const auto& [offset, e] : entries_) {
+    if (e.state != State::kParked) continue;
+    ParkedRecord p;
+    p.partition = partition_;
+    p.offset = offset;
+    p.key = e.key;
+    p.attempts = e.attempts;
+    p.reason = e.reason;
+    p.parked_at = e.time;
+    if (e.key.has_value()) {
+      auto k = keys_.find(*e.key);
+      if (k != keys_.end()) {
+        p.blocked_records = static_cast<int64_t>(k->second.size()) - 1;
+      }
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::Status PartitionQueue::Resolve(int64_t offset, ParkedAction action,
+                                     absl::Time now, TableStore::Batch* batch) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end() || it->second.state != State::kParked) {
+    return absl::NotFoundError(absl::StrFormat(
+        "nothing is parked at partition %d offset %d", partition_, offset));
+  }
+  Entry& e = it->second;
+  switch (action) {
+    case ParkedAction::kRetry:
+      // A row with no attempts (not a delete: below the delivery mark, no
+      // row would mean "delivered once").
+      e.attempts = 0;
+      e.reason.clear();
+      MakeAvailable(offset, e);
+      PutDeliveryRow(offset, e, batch);
+      break;
+    case ParkedAction::kSkip:
+      ++stats_.dropped;
+      Done(offset, batch);
+      break;
+    case ParkedAction::kDeadLetter:
+      Exhaust(offset, e, now, /*force_dlq=*/true, batch);
+      break;
+  }
+  return absl::OkStatus();
+}
+
+std::optional<int64_t> PartitionQueue::NextDeadLetter() const {
+  if (dead_letters_.empty()) return std::nullopt;
+  return *dead_letters_.begin();
+}
+
+const PartitionQueue::Entry* PartitionQueue::Find(int64_t offset) const {
+  auto it = entries_.find(offset);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void PartitionQueue::SetIntent(int64_t offset, const IntentRow& intent) {
+  auto it = entries_.find(offset);
+  if (it != entries_.end()) it->second.intent = intent;
+}
+
+void PartitionQueue::CompleteDeadLetter(int64_t offset,
+                                        TableStore::Batch* batch) {
+  if (entries_.count(offset) == 0 && !IsDone(offset)) {
+    // Not read into the window yet (an intent found after a restart).
+    MarkDone(offset, offset + 1, batch);
+    stored_intents_.erase(offset);
+    stored_deliveries_.erase(offset);
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
+  }
+  Done(offset, batch);
+  ++stats_.dead_lettered;
+  batch->Delete(Table::kSubscriptions,
+                SubRowKey(prefix_, kSubRowIntent, partition_, offset));
+}
+
+// --- Figures ------------------------------------------------------------
+
+SubscriptionPartitionState PartitionQueue::Describe(int64_t log_end) const {
+  SubscriptionPartitionState s;
+  s.partition = partition_;
+  s.ack_floor = floor_;
+  s.log_end_offset = log_end;
+  for (const auto& [start, end] : ranges_) {
+    if (start >= log_end) break;
+    s.acked_above_floor += std::min(end, log_end) - start;
+  }
+  s.acked_ranges = static_cast<int64_t>(ranges_.size());
+  s.backlog = std::max<int64_t>(0, log_end - floor_ - s.acked_above_floor);
+  for (const auto& [offset, e] : entries_) {
+    switch (e.state) {
+      case State::kLeased:
+        ++s.in_flight;
+        break;
+      case State::kWaiting:
+        ++s.waiting;
+        break;
+      case State::kParked:
+        ++s.parked;
+        break;
+      default:
+        break;
+    }
+  }
+  return s;
+}
+
+int64_t PartitionQueue::OldestTimestamp() const {
+  return entries_.empty() ? -1 : entries_.begin()->second.timestamp;
+}
+
+}  // namespace spool

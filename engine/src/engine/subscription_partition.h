@@ -1,0 +1,209 @@
+// PartitionQueue: the state machine of one partition of one shared
+// subscription (docs/queues.md), in memory, with the rows that persist it
+// (docs/tables.md, "Shared subscriptions").
+//
+// What it holds:
+//   floor      every offset below is done;
+//   ranges     runs [start, end) of done offsets above the floor (acked, or
+//              offsets without a record: compaction gaps), disjoint, never
+//              adjacent, never touching the floor;
+//   entries    every record in [floor, cursor) that is not done, with its
+//              state, attempt count and timer; cursor is the next offset to
+//              read from the log. entries.size() <= max_unacked_records
+//              bounds the memory (the "window").
+// Entry states: kAvailable (may be handed out if eligible), kLeased (until
+// its deadline), kWaiting (until its visible time: backoff, nack delay or
+// not-before header), kParked (its key is blocked until an operator acts),
+// kDeadLettering (being appended to the dead-letter topic).
+// With ordered_by_key, a keyed record is eligible only while it is the
+// oldest entry of its key, so at most one record per key is in flight and
+// keys keep their order.
+//
+// Every change that must persist adds its rows to a TableStore::Batch the
+// caller writes (under the caller's lock, so a partition's writes reach the
+// tables in the order the state changed). Rows are computed from the
+// in-memory state, which is always at least as far along as the stored one
+// (gaps are only in memory; they are found again after a restart).
+//
+// Thread-compatible: SubscriptionsImpl guards each queue with a mutex.
+
+#ifndef SPOOL_ENGINE_SUBSCRIPTION_PARTITION_H_
+#define SPOOL_ENGINE_SUBSCRIPTION_PARTITION_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "engine/subscription_codec.h"
+#include "spool/record.h"
+#include "spool/subscriptions.h"
+#include "tables/table_store.h"
+
+namespace spool {
+
+class PartitionQueue {
+ public:
+  enum class State { kAvailable, kLeased, kWaiting, kParked, kDeadLettering };
+
+  struct Entry {
+    std::optional<std::string> key;
+    std::optional<std::string> value;
+    std::vector<Header> headers;
+    int64_t timestamp = -1;
+    int32_t attempts = 0;
+    State state = State::kAvailable;
+    absl::Time time = absl::InfinitePast();  // deadline / visible / parked
+    std::string reason;
+    bool has_row = false;             // a delivery row may exist
+    std::optional<IntentRow> intent;  // written dead-letter intent
+  };
+
+  // Counters since the engine opened.
+  struct Stats {
+    int64_t acked = 0;
+    int64_t delivered = 0;
+    int64_t redelivered = 0;  // deliveries with attempt > 1
+    int64_t expired = 0;      // leases that ran out
+    int64_t dead_lettered = 0;
+    int64_t dropped = 0;  // exhausted or rejected without a DLQ
+    int64_t parked = 0;
+    int64_t lost_to_retention = 0;
+  };
+
+  // `config` must outlive the queue.
+  PartitionQueue(const SubscriptionConfig* config, std::string prefix,
+                 int32_t partition, std::string not_before_header,
+                 int64_t floor);
+
+  // --- Loading stored rows (before the first AddRecord) ---------------
+  void LoadRange(int64_t start, int64_t end);
+  void LoadDelivery(int64_t offset, DeliveryRow row);
+  void LoadIntent(int64_t offset, IntentRow row);
+  // The delivery mark row: offsets below `mark` without a delivery row
+  // were delivered once, leased until at most `deadline_ms`.
+  void LoadMark(int64_t mark, int64_t deadline_ms);
+  // Merges overlapping stored ranges and deletes rows that are below the
+  // floor or redundant.
+  void FinishLoad(TableStore::Batch* batch);
+
+  // --- Reading the log into the window ---------------------------------
+  int64_t floor() const { return floor_; }
+  int64_t cursor() const { return cursor_; }
+  bool WindowFull() const;
+  // The log start moved past the floor (retention): offsets below
+  // `log_start` are gone; forget them.
+  void SkipTo(int64_t log_start, TableStore::Batch* batch);
+  // Adds the record at r.offset >= cursor(); offsets skipped since the
+  // cursor had no record (gaps).
+  void AddRecord(const RecordView& r, absl::Time now, TableStore::Batch* batch);
+  // Offsets in [cursor, next) without a record are gaps.
+  void AdvanceCursor(int64_t next);
+
+  // --- Timers and dispatch --------------------------------------------
+  // Ends leases and waits due at `now`. Records whose lease ran out on
+  // their last allowed delivery are exhausted (see Exhaust).
+  void Advance(absl::Time now, TableStore::Batch* batch);
+  // The earliest pending timer, if any.
+  std::optional<absl::Time> NextTimer() const;
+  size_t available() const { return available_.size(); }
+  // Leases up to n available records.
+  void Take(int n, absl::Time now, absl::Duration lease,
+            TableStore::Batch* batch, std::vector<ReceivedRecord>* out);
+
+  // --- Consumer calls ---------------------------------------------------
+  // OK if `d` is the record's current delivery; kFailedPrecondition
+  // otherwise. *done: the record is already done (OK is returned).
+  absl::Status CheckDelivery(const Delivery& d, bool* done) const;
+  // Marks the record done. REQUIRES: it is an entry.
+  void Ack(int64_t offset, TableStore::Batch* batch);
+  // REQUIRES: CheckDelivery OK and not done.
+  void Nack(int64_t offset, absl::Time now, std::optional<absl::Duration> delay,
+            std::string_view reason, TableStore::Batch* batch);
+  absl::Status Extend(int64_t offset, absl::Time deadline,
+                      TableStore::Batch* batch);
+  // Dead-letters (or drops, without a DLQ) the record now.
+  void Reject(int64_t offset, absl::Time now, std::string_view reason,
+              TableStore::Batch* batch);
+
+  // --- Parked keys and dead letters ------------------------------------
+  std::vector<ParkedRecord> Parked() const;
+  absl::Status Resolve(int64_t offset, ParkedAction action, absl::Time now,
+                       TableStore::Batch* batch);
+  // The next record waiting to be dead-lettered, if any.
+  std::optional<int64_t> NextDeadLetter() const;
+  const Entry* Find(int64_t offset) const;
+  void SetIntent(int64_t offset, const IntentRow& intent);
+  // The record is in the dead-letter topic: done, intent row deleted.
+  void CompleteDeadLetter(int64_t offset, TableStore::Batch* batch);
+
+  // Adds the floor and mark rows if they changed since the last call.
+  // Every batch built from this queue's calls goes through here before it
+  // is written (the floor moves once per call, not once per record).
+  void FlushRows(TableStore::Batch* batch);
+
+  // --- Figures ---------------------------------------------------------
+  SubscriptionPartitionState Describe(int64_t log_end) const;
+  // Timestamp of the oldest entry (-1 if none).
+  int64_t OldestTimestamp() const;
+  const Stats& stats() const { return stats_; }
+  Stats& mutable_stats() { return stats_; }
+
+ private:
+  bool IsDone(int64_t offset) const;
+  bool Eligible(int64_t offset, const Entry& e) const;
+  // Marks [start, end) done; rows into batch unless null (gaps).
+  void MarkDone(int64_t start, int64_t end, TableStore::Batch* batch);
+  void ClearTimer(int64_t offset, const Entry& e);
+  void SetWaiting(int64_t offset, Entry& e, absl::Time visible, absl::Time now);
+  void MakeAvailable(int64_t offset, Entry& e);
+  // The record failed its last allowed delivery, or was rejected:
+  // park / dead-letter / drop it.
+  void Exhaust(int64_t offset, Entry& e, absl::Time now, bool force_dlq,
+               TableStore::Batch* batch);
+  void PutDeliveryRow(int64_t offset, Entry& e, TableStore::Batch* batch);
+  // Removes the entry and its key's claim; the key's next record may
+  // become eligible.
+  void RemoveEntry(int64_t offset);
+  // Moves mark_ over offsets that are done or delivered at least once.
+  void AdvanceMark();
+  // Marks an entry done (Ack without counting it).
+  void Done(int64_t offset, TableStore::Batch* batch);
+
+  const SubscriptionConfig* const config_;
+  const std::string prefix_;
+  const int32_t partition_;
+  const std::string not_before_header_;
+
+  int64_t floor_;
+  int64_t cursor_;
+  // Delivery mark: every offset below it is done or was delivered at least
+  // once; first deliveries below it need no delivery row (the mark row
+  // stands for them, with the latest lease deadline handed out).
+  int64_t mark_;
+  absl::Time mark_deadline_ = absl::InfinitePast();
+  bool floor_dirty_ = false;
+  bool mark_dirty_ = false;
+  std::optional<std::pair<int64_t, absl::Time>> stored_mark_;
+  std::map<int64_t, int64_t> ranges_;  // start -> end
+  std::map<int64_t, Entry> entries_;
+  std::set<int64_t> available_;                      // kAvailable and eligible
+  std::set<std::pair<absl::Time, int64_t>> timers_;  // kLeased, kWaiting
+  absl::flat_hash_map<std::string, std::deque<int64_t>> keys_;  // ordered
+  std::set<int64_t> dead_letters_;  // kDeadLettering
+  // Stored rows of offsets not yet read into the window.
+  std::map<int64_t, DeliveryRow> stored_deliveries_;
+  std::map<int64_t, IntentRow> stored_intents_;
+  Stats stats_;
+};
+
+}  // namespace spool
+
+#endif  // SPOOL_ENGINE_SUBSCRIPTION_PARTITION_H_

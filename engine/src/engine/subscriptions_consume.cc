@@ -1,0 +1,325 @@
+// SubscriptionsImpl: Receive, Ack, Nack, ExtendLease, Reject and parked
+// keys (see subscriptions_impl.h).
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_format.h"
+#include "engine/subscriptions_impl.h"
+#include "util/status_macros.h"
+
+namespace spool {
+namespace {
+
+constexpr int64_t kFillBytes = 256 << 10;
+constexpr int kMaxFillRounds = 16;
+constexpr int32_t kMaxReceiveRecords = 100000;
+
+}  // namespace
+
+absl::Status SubscriptionsImpl::Fill(const Sub& sub, PartitionQueue& q,
+                                     int32_t partition, size_t want,
+                                     absl::Time now,
+                                     TableStore::Batch* batch) const {
+  const TopicPartition tp{sub.stored.topic, partition};
+  for (int round = 0;
+       round < kMaxFillRounds && q.available() < want && !q.WindowFull();
+       ++round) {
+    absl::StatusOr<FetchResult> f =
+        engine_->Fetch(tp, q.cursor(), {.max_bytes = kFillBytes});
+    if (absl::IsOutOfRange(f.status())) {
+      SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o, engine_->Offsets(tp));
+      if (q.cursor() < o.log_start_offset) {
+        // Retention deleted records the subscription had not finished.
+        q.SkipTo(o.log_start_offset, batch);
+        continue;
+      }
+      return absl::OkStatus();  // past the end (a truncation): wait
+    }
+    if (!f.ok()) return f.status();
+    if (f->batches.empty()) return absl::OkStatus();
+    bool full = false;
+    SPOOL_RETURN_IF_ERROR(f->ForEachRecord([&](const RecordView& r) {
+      if (q.WindowFull()) {
+        full = true;
+        return false;
+      }
+      q.AddRecord(r, now, batch);
+      return true;
+    }));
+    if (full) break;
+    q.AdvanceCursor(f->next_offset);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::TryReceive(
+    Sub& sub, int32_t max_records, absl::Duration lease,
+    std::optional<absl::Time>* next_timer) {
+  SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(sub));
+  std::vector<ReceivedRecord> out;
+  const size_t n = parts.size();
+  if (n == 0) return out;
+  const size_t start = sub.next_part.fetch_add(1) % n;
+  bool dead_letters = false;
+  for (size_t i = 0; i < n; ++i) {
+    Part& part = *parts[(start + i) % n];
+    const int32_t p = static_cast<int32_t>((start + i) % n);
+    MutexLock lock(&part.mu);
+    PartitionQueue& q = part.queue;
+    const absl::Time now = clock_->Now();
+    TableStore::Batch batch;
+    q.Advance(now, &batch);
+    const size_t want = static_cast<size_t>(max_records) - out.size();
+    absl::Status fill;
+    if (want > 0) {
+      if (q.available() < want) fill = Fill(sub, q, p, want, now, &batch);
+      q.Take(static_cast<int>(want), now, lease, &batch, &out);
+    }
+    q.FlushRows(&batch);
+    SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/false));
+    // A failed read of the log: report it unless records were handed out
+    // (they must reach the caller; the next call reads again).
+    if (!fill.ok() && out.empty()) return fill;
+    if (std::optional<absl::Time> t = q.NextTimer(); t.has_value()) {
+      if (!next_timer->has_value() || *t < **next_timer) *next_timer = t;
+    }
+    dead_letters |= q.NextDeadLetter().has_value();
+  }
+  if (dead_letters) {
+    // Best effort here: a failure (the dead-letter topic is gone, a full
+    // disk) leaves the records waiting, retried by the next call.
+    ProcessDeadLetters(sub).IgnoreError();
+  }
+  if (!out.empty() && sub.stored.config.sync_deliveries) {
+    SPOOL_RETURN_IF_ERROR(SyncRows(sub));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::Receive(
+    std::string_view topic, std::string_view name,
+    const ReceiveOptions& options) {
+  if (options.max_records < 1 || options.max_records > kMaxReceiveRecords) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("receive: max_records must be in [1, %d], not %d",
+                        kMaxReceiveRecords, options.max_records));
+  }
+  if (options.lease.has_value() && *options.lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("receive: lease must be positive, not %s",
+                        absl::FormatDuration(*options.lease)));
+  }
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  const absl::Duration lease = options.lease.value_or(sub->stored.config.lease);
+  const absl::Time deadline =
+      absl::Now() + std::max(options.max_wait, absl::ZeroDuration());
+  // Registered before looking, so an append after the look signals us.
+  const bool polls = options.max_wait > absl::ZeroDuration();
+  if (polls) waiters_.fetch_add(1);
+  absl::Cleanup unregister = [&] {
+    if (polls) waiters_.fetch_sub(1);
+  };
+  for (;;) {
+    uint64_t seen;
+    {
+      MutexLock lock(&sub->wait_mu);
+      seen = sub->signal;
+    }
+    if (sub->deleted.load()) {
+      return absl::NotFoundError(absl::StrFormat(
+          "subscription \"%s\" on '%s' was deleted", name, topic));
+    }
+    SPOOL_RETURN_IF_ERROR(CheckOpen());
+    std::optional<absl::Time> next_timer;
+    SPOOL_ASSIGN_OR_RETURN(
+        std::vector<ReceivedRecord> out,
+        TryReceive(*sub, options.max_records, lease, &next_timer));
+    const absl::Time real_now = absl::Now();
+    if (!out.empty() || real_now >= deadline) return out;
+    absl::Time wake = deadline;
+    if (next_timer.has_value()) {
+      // Timers run on the engine clock; sleep the same span in real time.
+      const absl::Duration until =
+          std::max(*next_timer - clock_->Now(), absl::Milliseconds(1));
+      wake = std::min(wake, real_now + until);
+    }
+    MutexLock lock(&sub->wait_mu);
+    while (sub->signal == seen && !closed_.load() && !sub->deleted.load()) {
+      if (sub->cv.WaitWithDeadline(&sub->wait_mu, wake)) break;
+    }
+  }
+}
+
+absl::Status SubscriptionsImpl::Ack(std::string_view topic,
+                                    std::string_view name,
+                                    const std::vector<Delivery>& deliveries,
+                                    const AckOptions& options) {
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  if (deliveries.empty()) return absl::OkStatus();
+  std::map<int32_t, std::vector<const Delivery*>> by_partition;
+  for (const Delivery& d : deliveries) by_partition[d.partition].push_back(&d);
+  std::vector<std::pair<PartPtr, const std::vector<const Delivery*>*>> locked;
+  for (const auto& [p, ds] : by_partition) {
+    SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, p));
+    locked.emplace_back(std::move(part), &ds);
+  }
+  // Ascending partitions (the lock order); all checked before any changes.
+  for (auto& [part, ds] : locked) part->mu.Lock();
+  absl::Cleanup unlock = [&] {
+    for (auto& [part, ds] : locked) part->mu.Unlock();
+  };
+  for (auto& [part, ds] : locked) {
+    for (const Delivery* d : *ds) {
+      bool done;
+      absl::Status s = part->queue.CheckDelivery(*d, &done);
+      if (!s.ok()) {
+        return absl::Status(s.code(),
+                            absl::StrFormat("ack on '%s' subscription \"%s\": "
+                                            "%s",
+                                            topic, name, s.message()));
+      }
+    }
+  }
+  TableStore::Batch batch;
+  for (auto& [part, ds] : locked) {
+    for (const Delivery* d : *ds) part->queue.Ack(d->offset, &batch);
+  }
+  for (auto& [part, ds] : locked) part->queue.FlushRows(&batch);
+  SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
+  std::move(unlock).Invoke();
+  if (sub->stored.config.ordered_by_key) Signal(*sub);
+  if (options.sync) return SyncRows(*sub);
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status Refuse(std::string_view call, std::string_view topic,
+                    std::string_view name, const absl::Status& s) {
+  return absl::Status(
+      s.code(), absl::StrFormat("%s on '%s' subscription \"%s\": %s", call,
+                                topic, name, s.message()));
+}
+
+absl::Status AlreadyDone(std::string_view call, std::string_view topic,
+                         std::string_view name, const Delivery& d) {
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "%s on '%s' subscription \"%s\": partition %d offset %d is already "
+      "done",
+      call, topic, name, d.partition, d.offset));
+}
+
+}  // namespace
+
+absl::Status SubscriptionsImpl::Nack(std::string_view topic,
+                                     std::string_view name,
+                                     const Delivery& delivery,
+                                     std::optional<absl::Duration> delay,
+                                     std::string_view reason) {
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, delivery.partition));
+  bool dead_letter;
+  {
+    MutexLock lock(&part->mu);
+    bool done;
+    absl::Status s = part->queue.CheckDelivery(delivery, &done);
+    if (!s.ok()) return Refuse("nack", topic, name, s);
+    if (done) return AlreadyDone("nack", topic, name, delivery);
+    TableStore::Batch batch;
+    part->queue.Nack(delivery.offset, clock_->Now(), delay, reason, &batch);
+    part->queue.FlushRows(&batch);
+    SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
+    dead_letter = part->queue.NextDeadLetter().has_value();
+  }
+  Signal(*sub);
+  if (dead_letter) return ProcessDeadLetters(*sub);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> SubscriptionsImpl::ExtendLease(
+    std::string_view topic, std::string_view name, const Delivery& delivery,
+    absl::Duration extension) {
+  if (extension <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("extend lease: extension must be positive, not %s",
+                        absl::FormatDuration(extension)));
+  }
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, delivery.partition));
+  MutexLock lock(&part->mu);
+  bool done;
+  absl::Status s = part->queue.CheckDelivery(delivery, &done);
+  if (!s.ok()) return Refuse("extend lease", topic, name, s);
+  if (done) return AlreadyDone("extend lease", topic, name, delivery);
+  const absl::Time deadline = clock_->Now() + extension;
+  TableStore::Batch batch;
+  s = part->queue.Extend(delivery.offset, deadline, &batch);
+  if (!s.ok()) return Refuse("extend lease", topic, name, s);
+  part->queue.FlushRows(&batch);
+  SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
+  return deadline;
+}
+
+absl::Status SubscriptionsImpl::Reject(std::string_view topic,
+                                       std::string_view name,
+                                       const Delivery& delivery,
+                                       std::string_view reason) {
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, delivery.partition));
+  {
+    MutexLock lock(&part->mu);
+    bool done;
+    absl::Status s = part->queue.CheckDelivery(delivery, &done);
+    if (!s.ok()) return Refuse("reject", topic, name, s);
+    if (done) return AlreadyDone("reject", topic, name, delivery);
+    TableStore::Batch batch;
+    part->queue.Reject(delivery.offset, clock_->Now(), reason, &batch);
+    part->queue.FlushRows(&batch);
+    SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
+  }
+  Signal(*sub);
+  if (!sub->stored.config.dead_letter_topic.empty()) {
+    return ProcessDeadLetters(*sub);
+  }
+  return SyncRows(*sub);
+}
+
+absl::StatusOr<std::vector<ParkedRecord>> SubscriptionsImpl::ListParked(
+    std::string_view topic, std::string_view name) const {
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(*sub));
+  std::vector<ParkedRecord> out;
+  for (const PartPtr& part : parts) {
+    MutexLock lock(&part->mu);
+    std::vector<ParkedRecord> p = part->queue.Parked();
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+absl::Status SubscriptionsImpl::ResolveParked(std::string_view topic,
+                                              std::string_view name,
+                                              int32_t partition, int64_t offset,
+                                              ParkedAction action) {
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, partition));
+  {
+    MutexLock lock(&part->mu);
+    TableStore::Batch batch;
+    absl::Status s = part->queue.Resolve(offset, action, clock_->Now(), &batch);
+    if (!s.ok()) return Refuse("resolve parked", topic, name, s);
+    part->queue.FlushRows(&batch);
+    SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
+  }
+  Signal(*sub);
+  if (action == ParkedAction::kDeadLetter &&
+      !sub->stored.config.dead_letter_topic.empty()) {
+    return ProcessDeadLetters(*sub);
+  }
+  return SyncRows(*sub);
+}
+
+}  // namespace spool
