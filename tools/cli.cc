@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace spool::cli {
 
@@ -114,6 +115,15 @@ int64_t Args::GetInt(const std::string& name) const {
   int64_t v = 0;
   if (!absl::SimpleAtoi(Get(name), &v)) return 0;
   return v;
+}
+
+bool ParseTimeFlag(const std::string& text, int64_t* millis) {
+  if (absl::SimpleAtoi(text, millis)) return true;
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return false;
+  *millis = absl::ToUnixMillis(t);
+  return true;
 }
 
 int Fail(const std::string& command, const absl::Status& status) {

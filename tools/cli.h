@@ -67,6 +67,11 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// A time flag: milliseconds since the epoch, or an RFC 3339 time
+// ("2023-11-14T22:13:20Z", "2023-11-14T22:13:20.5+01:00"). False if it is
+// neither.
+bool ParseTimeFlag(const std::string& text, int64_t* millis);
+
 // Prints "spool <command>: <status>" to stderr; returns kExitProblems.
 int Fail(const std::string& command, const absl::Status& status);
 

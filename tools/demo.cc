@@ -5,8 +5,10 @@
 // partition back and check that each conversation's events arrive in the
 // order they were produced. Then a consumer group of two bots shares the
 // partitions (sticky assignment), consumes from its committed offsets,
-// committing as it goes, and its lag is printed before and after; finally
-// the per-partition statistics.
+// committing as it goes, and its lag is printed before and after; then a
+// worker pool on a shared subscription where some tasks fail, are retried
+// and land in the dead-letter topic (demo_queue.cc); finally the
+// per-partition statistics.
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cli.h"
+#include "demo_queue.h"
 #include "spool/consumer_groups.h"
 #include "spool/engine.h"
 
@@ -332,6 +335,8 @@ int RunDemo(int argc, char** argv) {
       "events arrived in order\n",
       *consumed, consume_s, *consumed / std::max(consume_s, 1e-9));
   s = RunConsumerGroup(**engine);
+  if (!s.ok()) return Fail("demo", s);
+  s = RunWorkerPool(**engine, /*tasks=*/2000, /*workers=*/4);
   if (!s.ok()) return Fail("demo", s);
   PrintStats(**engine);
   s = (*engine)->Close();

@@ -124,17 +124,6 @@ absl::Status DumpPath(FileSystem* fs, const ClassifiedPath& path,
 
 namespace {
 
-// Milliseconds since the epoch, or an RFC 3339 time
-// ("2023-11-14T22:13:20Z", "2023-11-14T22:13:20.5+01:00").
-bool ParseTimeFlag(const std::string& text, int64_t* millis) {
-  if (absl::SimpleAtoi(text, millis)) return true;
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return false;
-  *millis = absl::ToUnixMillis(t);
-  return true;
-}
-
 // Fills the options from the flags; returns false after a usage error.
 bool ReadOptions(const Args& args, DumpOptions* o, int* exit) {
   o->records = args.Has("records");

@@ -13,7 +13,7 @@
 #include "log/segment.h"
 #include "tools/dump.h"
 #include "tools/findings.h"
-#include "tools/index_reader.h"
+#include "tools/log_seek.h"
 #include "util/status_macros.h"
 #include "util/strings.h"
 
@@ -271,36 +271,6 @@ bool SegmentDumper::Batch(const ScannedBatch& b) {
   return true;
 }
 
-// Where to start reading for options.from_offset: the position of the last
-// offset-index entry below it, if the batch there really ends at the
-// entry's offset; else 0.
-uint64_t StartPosition(FileSystem* fs, const std::string& index_path,
-                       int64_t base_offset, int64_t from_offset,
-                       const File& log) {
-  if (index_path.empty() || from_offset <= base_offset) return 0;
-  absl::StatusOr<std::unique_ptr<IndexReader>> index =
-      IndexReader::Open(fs, index_path, kOffsetEntrySize);
-  if (!index.ok()) return 0;
-  std::string_view bytes;
-  int64_t i;
-  OffsetEntry best;
-  bool found = false;
-  while ((*index)->Next(&bytes, &i)) {
-    OffsetEntry e = DecodeOffsetEntry(bytes, base_offset);
-    if (e.offset >= from_offset) break;
-    best = e;
-    found = true;
-  }
-  if (!found) return 0;
-  char header[kBatchHeaderSize];
-  absl::StatusOr<size_t> n = log.Read(best.position, sizeof(header), header);
-  if (!n.ok() || *n != sizeof(header)) return 0;
-  absl::StatusOr<BatchHeader> h =
-      ParseBatchHeader(std::string_view(header, sizeof(header)));
-  if (!h.ok() || h->last_offset() != best.offset) return 0;
-  return best.position;
-}
-
 void PrintHeader(const std::string& path, int64_t base, uint64_t size,
                  const DumpOptions& options, Output& out) {
   if (options.json) {
@@ -327,7 +297,7 @@ absl::Status DumpLogSegment(FileSystem* fs, const std::string& path,
   const int64_t base = ParseSegmentBaseOffset(BaseName(path)).value_or(0);
   PrintHeader(path, base, size, options, out);
   const uint64_t start =
-      StartPosition(fs, index_path, base, options.from_offset, *file);
+      IndexedPosition(fs, index_path, base, *file, options.from_offset);
   FileBatchReader reader(*file, start, size, {.verify_crc = false});
   SegmentDumper dumper(path, options, out, stats);
   ScannedBatch b;

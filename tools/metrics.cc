@@ -9,51 +9,15 @@
 
 #include "absl/strings/str_format.h"
 #include "engine/prometheus.h"
-#include "format/batch_internal.h"
 #include "log/checkpoint_file.h"
-#include "log/file_batch_reader.h"
 #include "tools/cli.h"
-#include "tools/index_reader.h"
-#include "tools/kafka_files.h"
+#include "tools/group_lag.h"
+#include "tools/log_seek.h"
 #include "tools/path_kind.h"
 #include "util/status_macros.h"
 
 namespace spool::cli {
 namespace {
-
-// Where to start scanning for the end of a segment: its last offset-index
-// entry, if the batch there ends at the entry's offset; else 0.
-uint64_t LastIndexedPosition(FileSystem* fs, const SegmentFiles& seg,
-                             const File& log) {
-  if (seg.index.empty()) return 0;
-  auto index = IndexReader::Open(fs, seg.index, kOffsetEntrySize);
-  if (!index.ok()) return 0;
-  std::string_view bytes;
-  int64_t i;
-  std::optional<OffsetEntry> last;
-  while ((*index)->Next(&bytes, &i)) {
-    last = DecodeOffsetEntry(bytes, seg.base_offset);
-  }
-  if (!last.has_value()) return 0;
-  char header[kBatchHeaderSize];
-  absl::StatusOr<size_t> n = log.Read(last->position, sizeof(header), header);
-  if (!n.ok() || *n != sizeof(header)) return 0;
-  auto h = ParseBatchHeader(std::string_view(header, sizeof(header)));
-  return h.ok() && h->last_offset() == last->offset ? last->position : 0;
-}
-
-// The offset after the last valid batch of the segment.
-absl::StatusOr<int64_t> SegmentEnd(FileSystem* fs, const SegmentFiles& seg) {
-  SPOOL_ASSIGN_OR_RETURN(auto file, fs->Open(seg.log, {.read_only = true}));
-  SPOOL_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  FileBatchReader reader(*file, LastIndexedPosition(fs, seg, *file), size,
-                         {.verify_crc = false});
-  int64_t end = seg.base_offset;
-  ScannedBatch b;
-  while (reader.Next(&b)) end = std::max(end, b.batch.header().next_offset());
-  if (reader.stop() == FileBatchReader::Stop::kIoError) return reader.status();
-  return end;
-}
 
 struct Gauges {
   TopicPartition tp;
@@ -66,20 +30,14 @@ absl::StatusOr<Gauges> PartitionGauges(
     const std::map<TopicPartition, int64_t>& rps,
     const std::map<TopicPartition, int64_t>& starts) {
   SPOOL_ASSIGN_OR_RETURN(PartitionListing l, ListPartition(fs, dir));
+  std::optional<int64_t> start;
+  if (auto it = starts.find(tp); it != starts.end()) start = it->second;
+  SPOOL_ASSIGN_OR_RETURN(PartitionBounds b, ReadPartitionBounds(fs, l, start));
   Gauges g{tp};
-  g.segments = static_cast<int64_t>(l.segments.size());
-  for (const SegmentFiles& s : l.segments) {
-    SPOOL_ASSIGN_OR_RETURN(FileInfo info, fs->Stat(s.log));
-    g.size += static_cast<int64_t>(info.size);
-  }
-  if (!l.segments.empty()) {
-    g.start = l.segments.front().base_offset;
-    SPOOL_ASSIGN_OR_RETURN(g.end, SegmentEnd(fs, l.segments.back()));
-  }
-  if (auto it = starts.find(tp); it != starts.end()) {
-    g.start = std::max(g.start, it->second);
-  }
-  if (l.segments.empty()) g.end = g.start;
+  g.start = b.log_start_offset;
+  g.end = b.log_end_offset;
+  g.size = b.size_bytes;
+  g.segments = b.segments;
   if (auto it = rps.find(tp); it != rps.end()) {
     g.durable = std::min(it->second, g.end);
   }
@@ -107,27 +65,17 @@ void Write(PrometheusWriter& w, const Gauges& g) {
           d(g.segments));
 }
 
-std::map<TopicPartition, int64_t> Checkpoint(FileSystem* fs,
-                                             const DataDirState& state,
-                                             std::string_view name) {
-  std::map<TopicPartition, int64_t> out;
-  if (state.dir.empty()) return out;
-  FindingSink ignore(nullptr, false);
-  auto entries = ReadCheckpointFile(fs, JoinPath(state.dir, name), &ignore);
-  if (entries.ok()) {
-    for (const CheckpointOffset& e : *entries) out[e.tp] = e.offset;
-  }
-  return out;
-}
-
 int RunMetrics(int argc, char** argv) {
   Args args("metrics", "<data dir|partition dir>",
             "Prints the Prometheus exposition (text format 0.0.4) of a closed\n"
             "data directory, computed from its files: the per-partition\n"
             "gauges of Engine::Metrics (log start and end, high watermark,\n"
             "durable offset from the recovery-point checkpoint, bytes,\n"
-            "segments) and spool_partitions / spool_topics. Counters exist\n"
-            "only in a running engine and are absent.");
+            "segments) and spool_partitions / spool_topics; for a data\n"
+            "directory holding the engine's tables also the consumer-group\n"
+            "gauges (committed offset, lag in records, bytes and seconds,\n"
+            "members and generation as last stored). Counters exist only in\n"
+            "a running engine and are absent.");
   int exit = 0;
   if (!args.Parse(argc, argv, &exit)) return exit;
   if (args.positional().size() != 1) {
@@ -144,8 +92,8 @@ int RunMetrics(int argc, char** argv) {
   if (!path.ok()) return FailPath("metrics", path.status());
   const DataDirState state = ProbeDataDir(fs, *path);
   NoteIfRunning("metrics", state);
-  auto rps = Checkpoint(fs, state, kRecoveryPointCheckpoint);
-  auto starts = Checkpoint(fs, state, kLogStartCheckpoint);
+  auto rps = ReadCheckpointOffsets(fs, state.dir, kRecoveryPointCheckpoint);
+  auto starts = ReadCheckpointOffsets(fs, state.dir, kLogStartCheckpoint);
   absl::StatusOr<std::vector<std::string>> dirs = PartitionDirs(fs, *path);
   if (!dirs.ok()) return Fail("metrics", dirs.status());
   PrometheusWriter w;
@@ -168,6 +116,13 @@ int RunMetrics(int argc, char** argv) {
           {}, static_cast<double>(topics.size()));
   w.Gauge("spool_partitions", "Partitions (here: partition directories).", {},
           static_cast<double>(topics.empty() ? 0 : dirs->size()));
+  if (path->kind == PathKind::kDataDir) {
+    absl::Status groups = AppendGroupMetrics(w, fs, state.dir, absl::Now());
+    if (!groups.ok()) {
+      std::cerr << "spool metrics: note: consumer-group gauges left out: "
+                << groups << "\n";
+    }
+  }
   std::cout << w.Finish();
   return kExitOk;
 }

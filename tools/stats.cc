@@ -10,6 +10,7 @@
 #include "format/compression.h"
 #include "log/checkpoint_file.h"
 #include "log/file_batch_reader.h"
+#include "tools/log_seek.h"
 #include "tools/progress.h"
 #include "util/status_macros.h"
 
@@ -91,18 +92,6 @@ void ReadProducers(FileSystem* fs, const PartitionListing& l,
   }
 }
 
-std::map<TopicPartition, int64_t> ReadOffsets(FileSystem* fs,
-                                              const std::string& data_dir,
-                                              std::string_view name) {
-  std::map<TopicPartition, int64_t> out;
-  if (data_dir.empty()) return out;
-  FindingSink ignore(nullptr, false);  // `spool verify` reports bad files
-  auto entries = ReadCheckpointFile(fs, JoinPath(data_dir, name), &ignore);
-  if (!entries.ok()) return out;
-  for (const CheckpointOffset& e : *entries) out[e.tp] = e.offset;
-  return out;
-}
-
 }  // namespace
 
 bool RegisterPartitionStatsExtension(std::string name,
@@ -148,8 +137,10 @@ absl::StatusOr<PartitionStats> CollectPartitionStats(
 absl::StatusOr<StatsReport> CollectStats(const StatsContext& ctx) {
   SPOOL_ASSIGN_OR_RETURN(std::vector<std::string> dirs,
                          PartitionDirs(ctx.fs, ctx.path));
-  auto recovery = ReadOffsets(ctx.fs, ctx.state.dir, kRecoveryPointCheckpoint);
-  auto starts = ReadOffsets(ctx.fs, ctx.state.dir, kLogStartCheckpoint);
+  auto recovery =
+      ReadCheckpointOffsets(ctx.fs, ctx.state.dir, kRecoveryPointCheckpoint);
+  auto starts =
+      ReadCheckpointOffsets(ctx.fs, ctx.state.dir, kLogStartCheckpoint);
   Progress progress("stats", 0);
   StatsReport report;
   for (const std::string& dir : dirs) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "spool/file_system.h"
 #include "spool/topic_partition.h"
 #include "tools/kafka_files.h"
@@ -70,6 +71,7 @@ struct StatsContext {
   FileSystem* fs = nullptr;
   ClassifiedPath path;
   DataDirState state;
+  absl::Time now;  // lag in seconds is measured against this
 };
 
 using PartitionStatsExtension =

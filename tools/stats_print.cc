@@ -158,13 +158,19 @@ void PrintJson(const StatsContext& ctx, const StatsReport& r, Output& out) {
 
 int RunStats(int argc, char** argv) {
   Args args(
-      "stats", "[--json] <partition dir|data dir>",
+      "stats", "[--json] [--now TIME] <partition dir|data dir>",
       "Per partition: segments, bytes, log start and end offsets, the\n"
       "checkpointed recovery point, batches and records, codecs and\n"
       "compression ratio, timestamps, and the producer state of the\n"
       "newest .snapshot. Reads every batch header (and decompresses\n"
-      "compressed batches to measure them); checks nothing (see verify).");
-  args.AddFlag({"json", "", "one JSON object per partition"});
+      "compressed batches to measure them); checks nothing (see verify).\n"
+      "Where the data directory holds the engine's tables, also each\n"
+      "consumer group's lag and each subscription's backlog on these\n"
+      "partitions.");
+  args.AddFlag({"json", "", "one JSON object per partition and section"})
+      .AddFlag({"now", "TIME",
+                "measure lag in seconds against TIME (ms or RFC 3339)",
+                "the current time"});
   int exit = 0;
   if (!args.Parse(argc, argv, &exit)) return exit;
   if (args.positional().size() != 1) {
@@ -172,6 +178,17 @@ int RunStats(int argc, char** argv) {
   }
   StatsContext ctx;
   ctx.fs = FileSystem::Default();
+  ctx.now = absl::Now();
+  if (args.Has("now")) {
+    int64_t millis = 0;
+    if (!ParseTimeFlag(args.Get("now"), &millis)) {
+      return args.UsageError(
+          "--now needs milliseconds since the epoch or an RFC 3339 time, "
+          "got '" +
+          args.Get("now") + "'");
+    }
+    ctx.now = absl::FromUnixMillis(millis);
+  }
   absl::StatusOr<ClassifiedPath> path =
       ClassifyPath(ctx.fs, args.positional()[0]);
   if (path.ok() && path->kind != PathKind::kPartitionDir &&

@@ -21,8 +21,9 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kCommands[] = {"dump",  "verify",  "stats",  "recover",
-                                 "index", "corrupt", "metrics"};
+const char* const kCommands[] = {"dump",   "verify",       "stats",   "recover",
+                                 "index",  "corrupt",      "metrics", "offsets",
+                                 "groups", "subscriptions"};
 
 // Every regular file under `dir` with its contents.
 std::map<std::string, std::string> Snapshot(const std::string& dir) {
