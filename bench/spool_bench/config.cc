@@ -96,8 +96,10 @@ absl::Status SetApi(std::string_view v, Options* o) {
     o->base.api = Api::kAppend;
   } else if (v == "produce") {
     o->base.api = Api::kProduce;
+  } else if (v == "prebuilt") {
+    o->base.api = Api::kPrebuilt;
   } else {
-    return Bad("api", v, "expected append|produce");
+    return Bad("api", v, "expected append|produce|prebuilt");
   }
   return absl::OkStatus();
 }
@@ -155,7 +157,10 @@ const std::vector<Flag>& Flags() {
          o->base.idempotent = true;
          return absl::OkStatus();
        }},
-      {"api", "append|produce", "Spool producer API", SetApi},
+      {"api", "append|produce|prebuilt", "Spool producer API", SetApi},
+      {"preallocate", "BYTES",
+       "Spool topic's preallocate_bytes (default: the engine's)",
+       Int<int64_t>("preallocate", &RunConfig::preallocate_bytes, 0)},
       {"dir", "PATH", "parent of the run directory (default: temp dir)",
        [](std::string_view v, Options* o) {
          o->dir = std::string(v);
@@ -164,6 +169,12 @@ const std::vector<Flag>& Flags() {
       {"json", "", "print one JSON document instead of tables",
        Bool(&Options::json)},
       {"peers", "LIST", "baselines: raw,rocksdb or none", SetPeers},
+      {"raw-preallocate", "",
+       "raw baseline overwrites a zero-filled, synced file",
+       [](std::string_view, Options* o) {
+         o->base.raw_preallocate = true;
+         return absl::OkStatus();
+       }},
       {"seed", "N", "seed of the generated messages", SetSeed},
       {"sweep-batch", "LIST", "one run per batch size, e.g. 1,10,100,1000",
        IntList(&Options::sweep_batch, "sweep-batch")},
@@ -246,7 +257,15 @@ absl::StatusOr<std::vector<Assignment>> Tokenize(int argc, char** argv) {
 }  // namespace
 
 std::string_view ApiName(Api api) {
-  return api == Api::kAppend ? "append" : "produce";
+  switch (api) {
+    case Api::kAppend:
+      return "append";
+    case Api::kProduce:
+      return "produce";
+    case Api::kPrebuilt:
+      return "prebuilt";
+  }
+  return "?";
 }
 
 absl::StatusOr<Options> ParseFlags(int argc, char** argv) {

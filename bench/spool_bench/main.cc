@@ -86,6 +86,11 @@ int Main(int argc, char** argv) {
                  "built with the producer id and sequence numbers)\n";
     return kExitUsage;
   }
+  if (options->base.preallocate_bytes >= 0 && !PreallocationAvailable()) {
+    std::cerr << "spool-bench: --preallocate: this build's topics have no "
+                 "preallocate_bytes\n";
+    return kExitUsage;
+  }
   const std::string parent =
       options->dir.empty() ? DefaultParent() : options->dir;
   const std::string root = MakeRootDir(parent);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -14,9 +15,6 @@
 namespace spool::bench {
 namespace {
 
-// Pre-built batches of one producer, concatenated; reused cyclically when
-// the producer writes more than kRingBytes.
-constexpr size_t kRingBytes = size_t{32} << 20;
 constexpr size_t kReadBuffer = size_t{1} << 20;
 
 absl::Status Errno(std::string_view op, const std::string& path) {
@@ -26,16 +24,6 @@ absl::Status Errno(std::string_view op, const std::string& path) {
 
 }  // namespace
 
-struct RawRunner::Ring {
-  std::string bytes;
-  std::vector<std::pair<size_t, size_t>> spans;  // offset, length
-
-  std::string_view at(int64_t k) const {
-    const auto& [off, len] = spans[static_cast<size_t>(k) % spans.size()];
-    return std::string_view(bytes).substr(off, len);
-  }
-};
-
 struct RawRunner::File {
   std::string path;
   int fd = -1;
@@ -43,24 +31,6 @@ struct RawRunner::File {
 };
 
 namespace {
-
-absl::Status BuildRing(const Workload& w, int producer, RawRunner::Ring* ring) {
-  const RunConfig& c = w.config();
-  const ProducerPlan plan = w.Plan(producer);
-  const size_t cap = kRingBytes / static_cast<size_t>(c.producers);
-  RecordBatchBuilder builder;
-  for (int64_t k = 0; k < plan.batches(c.batch) &&
-                      (ring->spans.empty() || ring->bytes.size() < cap);
-       ++k) {
-    builder.Reset({.compression = c.compression, .zstd_level = 3});
-    w.AddRecords(&builder, plan.first_of(k, c.batch), plan.count_of(k, c.batch),
-                 NowMillis());
-    const size_t at = ring->bytes.size();
-    SPOOL_RETURN_IF_ERROR(builder.BuildInto(&ring->bytes));
-    ring->spans.emplace_back(at, ring->bytes.size() - at);
-  }
-  return absl::OkStatus();
-}
 
 absl::Status PwriteAll(int fd, std::string_view data, uint64_t pos, bool sync) {
   while (!data.empty()) {
@@ -135,25 +105,53 @@ absl::StatusOr<PhaseStats> ReadAll(
 
 }  // namespace
 
-RawRunner::RawRunner(const Workload& workload, std::string dir)
+RawRunner::RawRunner(const Workload& workload, const PrebuiltBatches& batches,
+                     std::string dir)
     : workload_(workload),
       config_(workload.config()),
+      batches_(batches),
       dir_(std::move(dir)),
       latency_(workload.config().producers) {}
 
 RawRunner::~RawRunner() { CloseFiles(); }
 
 absl::Status RawRunner::Prepare() {
-  for (int t = 0; t < config_.producers; ++t) {
-    rings_.push_back(std::make_unique<Ring>());
-    SPOOL_RETURN_IF_ERROR(BuildRing(workload_, t, rings_.back().get()));
-  }
   if (mkdir(dir_.c_str(), 0755) != 0) return Errno("mkdir", dir_);
   for (int p = 0; p < config_.partitions; ++p) {
     files_.push_back(std::make_unique<File>());
     files_.back()->path = absl::StrFormat("%s/p-%d.log", dir_, p);
   }
-  return absl::OkStatus();
+  return config_.raw_preallocate ? ZeroFill() : absl::OkStatus();
+}
+
+absl::Status RawRunner::ZeroFill() {
+  std::vector<uint64_t> bytes(files_.size(), 0);
+  for (int t = 0; t < config_.producers; ++t) {
+    const ProducerPlan plan = workload_.Plan(t);
+    for (int64_t k = 0; k < plan.batches(config_.batch); ++k) {
+      bytes[plan.partition_of(k)] += batches_.At(t, k).size();
+    }
+  }
+  const std::string zeros(kReadBuffer, '\0');
+  for (size_t p = 0; p < files_.size(); ++p) {
+    const std::string& path = files_[p]->path;
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno("open", path);
+    absl::Status s;
+    for (uint64_t at = 0; at < bytes[p] && s.ok(); at += zeros.size()) {
+      const size_t n =
+          static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes[p] - at));
+      s = PwriteAll(fd, std::string_view(zeros).substr(0, n), at, false);
+    }
+    if (s.ok() && fsync(fd) != 0) s = Errno("fsync", path);
+    close(fd);
+    SPOOL_RETURN_IF_ERROR(s);
+  }
+  const int dir_fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Errno("open", dir_);
+  const bool synced = fsync(dir_fd) == 0;
+  close(dir_fd);
+  return synced ? absl::OkStatus() : Errno("fsync", dir_);
 }
 
 absl::Status RawRunner::OpenFiles() {
@@ -190,7 +188,7 @@ absl::StatusOr<PhaseStats> RawRunner::Write(int round) {
             plan.Round(round, config_.rounds, config_.batch);
         for (int64_t k = first; k < end; ++k) {
           File& f = *files_[plan.partition_of(k)];
-          const std::string_view batch = rings_[t]->at(k);
+          const std::string_view batch = batches_.At(t, k);
           const uint64_t pos = f.end.fetch_add(batch.size());
           const uint64_t t0 = MonoNanos();
           SPOOL_RETURN_IF_ERROR(PwriteAll(f.fd, batch, pos, sync));

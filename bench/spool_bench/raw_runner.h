@@ -23,16 +23,20 @@
 
 #include "absl/status/statusor.h"
 #include "measure.h"
+#include "prebuilt.h"
 #include "workload.h"
 
 namespace spool::bench {
 
 class RawRunner {
  public:
-  RawRunner(const Workload& workload, std::string dir);
+  // `batches` must be built before Write() and outlive the runner.
+  RawRunner(const Workload& workload, const PrebuiltBatches& batches,
+            std::string dir);
   ~RawRunner();
 
-  // Builds the batches (untimed) and creates the directory.
+  // Creates the directory; with config.raw_preallocate, also zero-fills
+  // every partition's file to the bytes it will receive and syncs it.
   absl::Status Prepare();
   // Writes round `round` of config.rounds (everything with one round) and
   // returns its time. Files are opened before and closed after the timed
@@ -48,18 +52,18 @@ class RawRunner {
   static absl::StatusOr<PhaseStats> PageCacheRead(
       const std::vector<std::vector<std::string>>& files);
 
-  struct Ring;  // one producer's pre-built batches
   struct File;  // one partition's file
 
  private:
   absl::Status OpenFiles();
+  absl::Status ZeroFill();
   void CloseFiles();
 
   const Workload& workload_;
   const RunConfig& config_;
+  const PrebuiltBatches& batches_;
   const std::string dir_;
   LatencySet latency_;
-  std::vector<std::unique_ptr<Ring>> rings_;
   std::vector<std::unique_ptr<File>> files_;
 };
 

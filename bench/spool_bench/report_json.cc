@@ -48,7 +48,8 @@ json ToJson(const SystemResult& s, const RunConfig& c) {
   return {{"produce", ToJson(s.produce)},
           {"consume", ToJson(s.consume)},
           {"stream", ToJson(s.stream)},
-          {"disk", disk}};
+          {"disk", disk},
+          {"fsyncs", s.fsyncs >= 0 ? json(s.fsyncs) : json(nullptr)}};
 }
 
 json ToJson(const RunConfig& c) {
@@ -62,6 +63,8 @@ json ToJson(const RunConfig& c) {
           {"compression", std::string(CompressionName(c.compression))},
           {"api", std::string(ApiName(c.api))},
           {"idempotent", c.idempotent},
+          {"preallocate_bytes", c.preallocate_bytes},
+          {"raw_preallocate", c.raw_preallocate},
           {"measure_produce", c.measure_produce},
           {"consume", c.consume},
           {"consume_passes", c.consume_passes},

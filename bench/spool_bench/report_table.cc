@@ -62,6 +62,17 @@ void ProduceRows(std::string* out, const RunResult& run) {
   Row(out, run, "append latency p99 us", ran, lat(&Latency::p99_ns));
   Row(out, run, "append latency p99.9 us", ran, lat(&Latency::p999_ns));
   Row(out, run, "append latency max us", ran, lat(&Latency::max_ns));
+  auto synced = [](const SystemResult& s) {
+    return s.produce.ran && s.fsyncs >= 0;
+  };
+  Row(out, run, "fdatasync calls", synced,
+      [](const SystemResult& s) { return absl::StrFormat("%d", s.fsyncs); });
+  Row(out, run, "records per fdatasync", synced, [](const SystemResult& s) {
+    return s.fsyncs > 0
+               ? absl::StrFormat(
+                     "%.1f", static_cast<double>(s.produce.records) / s.fsyncs)
+               : std::string("-");
+  });
 }
 
 void ConsumeRows(std::string* out, const RunResult& run) {
@@ -95,10 +106,14 @@ void DiskRows(std::string* out, const RunResult& run) {
 std::string DescribeConfig(const RunConfig& c) {
   return absl::StrFormat(
       "%d x %d B, batch %d, %d producer(s) -> %d partition(s) -> %d "
-      "consumer(s), durability %s, compression %s, api %s%s",
+      "consumer(s), durability %s, compression %s, api %s%s%s%s",
       c.records, c.record_size, c.batch, c.producers, c.partitions, c.consumers,
       DurabilityName(c.durability), CompressionName(c.compression),
-      ApiName(c.api), c.idempotent ? ", idempotent" : "");
+      ApiName(c.api), c.idempotent ? ", idempotent" : "",
+      c.preallocate_bytes >= 0
+          ? absl::StrFormat(", preallocate %d", c.preallocate_bytes)
+          : std::string(),
+      c.raw_preallocate ? ", raw file preallocated" : "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -23,8 +24,8 @@ class Run {
       : config_(config),
         workload_(config),
         dir_(std::move(dir)),
-        spool_(workload_, dir_ + "/spool"),
-        raw_(workload_, dir_ + "/raw"),
+        spool_(workload_, batches_, dir_ + "/spool"),
+        raw_(workload_, batches_, dir_ + "/raw"),
         rocksdb_(workload_, dir_ + "/rocksdb") {
     result_.config = config;
   }
@@ -37,6 +38,12 @@ class Run {
     // the first timed phase.
     Settle(config_.settle_ms);
     const bool raw = config_.measure_produce && config_.peer_raw;
+    if (raw || config_.api == Api::kPrebuilt) {
+      SPOOL_RETURN_IF_ERROR(batches_.Build(workload_));
+    }
+    if (config_.api == Api::kPrebuilt) {
+      SPOOL_RETURN_IF_ERROR(spool_.PrepareOwnedBatches());
+    }
     if (raw) SPOOL_RETURN_IF_ERROR(raw_.Prepare());
     for (int round = 0; round < config_.rounds; ++round) {
       if (raw) SPOOL_RETURN_IF_ERROR(ProduceRaw(round));
@@ -76,6 +83,8 @@ class Run {
     SPOOL_RETURN_IF_ERROR(spool_.Open());
     SPOOL_ASSIGN_OR_RETURN(PhaseStats p, spool_.Produce(round));
     if (config_.measure_produce) AddRound(p, &result_.spool.produce);
+    SPOOL_ASSIGN_OR_RETURN(int64_t fsyncs, spool_.Fsyncs());
+    result_.spool.fsyncs = std::max<int64_t>(result_.spool.fsyncs, 0) + fsyncs;
     Settle(config_.settle_ms);
     return spool_.Close();
   }
@@ -97,6 +106,9 @@ class Run {
       SPOOL_ASSIGN_OR_RETURN(result_.raw.disk, raw_.Disk());
       std::filesystem::remove_all(dir_ + "/raw");  // not read again
       Finish(raw_.write_latency(), raw_.written_bytes(), &result_.raw.produce);
+      if (config_.durability == Durability::kSync) {
+        result_.raw.fsyncs = result_.raw.produce.calls;
+      }
     }
     if (result_.rocksdb.present) {
       SPOOL_ASSIGN_OR_RETURN(result_.rocksdb.disk, rocksdb_.Disk());
@@ -178,6 +190,7 @@ class Run {
   const RunConfig config_;
   const Workload workload_;
   const std::string dir_;
+  PrebuiltBatches batches_;  // before the runners that refer to it
   SpoolRunner spool_;
   RawRunner raw_;
   RocksDbRunner rocksdb_;

@@ -1,14 +1,16 @@
 // One run of spool-bench: every system in a fresh directory, in a fixed
 // order, with the same workload.
 //
-//   produce   raw write -> Spool -> RocksDB. The run starts with sync(2)
-//             and a pause, and each phase ends with them (untimed), so no
-//             phase pays for another's writeback or file deletion; each
-//             store is closed (untimed) and its files measured. The raw
-//             files are deleted once every system has produced. With rounds > 1
-//             this sequence repeats, each round over the next share of
-//             every producer's batches, stores reopened (untimed) each
-//             time; times add up over the rounds.
+//   produce   raw write -> Spool -> RocksDB. Batches for the raw write
+//             (and for Spool with --api prebuilt) are encoded first,
+//             untimed. The run starts with sync(2) and a pause, and each
+//             phase ends with them (untimed), so no phase pays for
+//             another's writeback or file deletion; each store is closed
+//             (untimed) and its files measured. The raw files are deleted
+//             once every system has produced. With rounds > 1 this
+//             sequence repeats, each round over the next share of every
+//             producer's batches, stores reopened (untimed) each time;
+//             times add up over the rounds.
 //   consume   Spool is reopened and every file of its data directory read
 //             once (untimed) so the whole log is in the page cache; then
 //             each pass times, in turn, raw page-cache read, raw
@@ -35,6 +37,10 @@ struct SystemResult {
                        // RocksDB: iterator
   PhaseStats stream;   // Spool: zero-copy sendfile; raw: page-cache read
   DiskUsage disk;      // after close
+  // fdatasync calls during the timed produce phases (Spool: from the
+  // engine's metrics; raw: one per batch with durability sync); -1:
+  // unknown.
+  int64_t fsyncs = -1;
 };
 
 struct RunResult {

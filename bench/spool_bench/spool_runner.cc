@@ -5,8 +5,12 @@
 
 #include <limits>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "util/status_macros.h"
+#include "util/strings.h"
 
 namespace spool::bench {
 namespace {
@@ -28,6 +32,19 @@ absl::StatusOr<ProducerIdentity> InitProducer(E& engine) {
   }
 }
 
+// Compiles against engines with and without log preallocation.
+template <typename T>
+concept HasPreallocation = requires(T& t) {
+  t.preallocate_bytes = 0;
+};
+
+template <typename T>
+void SetPreallocation(T& topic, int64_t bytes) {
+  if constexpr (HasPreallocation<T>) {
+    if (bytes >= 0) topic.preallocate_bytes = bytes;
+  }
+}
+
 TopicConfig MakeTopicConfig(const RunConfig& c) {
   TopicConfig t;
   t.partitions = c.partitions;
@@ -37,16 +54,20 @@ TopicConfig MakeTopicConfig(const RunConfig& c) {
   // Interval durability is time based for every system in the run.
   t.flush_interval = absl::Milliseconds(c.flush_interval_ms);
   t.flush_records = std::numeric_limits<int64_t>::max();
+  SetPreallocation(t, c.preallocate_bytes);
   return t;
 }
 
 }  // namespace
 
 bool IdempotenceAvailable() { return HasProducerIds<Engine>; }
+bool PreallocationAvailable() { return HasPreallocation<TopicConfig>; }
 
-SpoolRunner::SpoolRunner(const Workload& workload, std::string dir)
+SpoolRunner::SpoolRunner(const Workload& workload,
+                         const PrebuiltBatches& batches, std::string dir)
     : workload_(workload),
       config_(workload.config()),
+      batches_(batches),
       dir_(std::move(dir)),
       latency_(workload.config().producers) {}
 
@@ -79,11 +100,39 @@ absl::StatusOr<PhaseStats> SpoolRunner::Produce(int round) {
   }
   PhaseStats stats;
   auto produce = [&](int t) {
-    return config_.api == Api::kAppend ? ProduceAppend(t, round)
-                                       : ProduceRecords(t, round);
+    switch (config_.api) {
+      case Api::kAppend:
+        return ProduceAppend(t, round);
+      case Api::kProduce:
+        return ProduceRecords(t, round);
+      case Api::kPrebuilt:
+        return ProducePrebuilt(t, round);
+    }
+    return absl::InternalError("unknown api");
   };
   SPOOL_RETURN_IF_ERROR(RunTimed(config_.producers, produce, &stats));
   return stats;
+}
+
+absl::StatusOr<int64_t> SpoolRunner::Fsyncs() const {
+  if (engine_ == nullptr) return absl::FailedPreconditionError("not open");
+  const std::string text = engine_->Metrics();
+  constexpr std::string_view kName = "spool_partition_fsyncs_total{";
+  const std::string topic_label = absl::StrFormat("topic=\"%s\"", kTopic);
+  int64_t total = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, ToAbsl(kName))) continue;
+    if (!absl::StrContains(line, topic_label)) continue;
+    double v = 0;
+    const size_t space = line.rfind(' ');
+    if (space == absl::string_view::npos ||
+        !absl::SimpleAtod(line.substr(space + 1), &v)) {
+      return absl::InternalError(
+          absl::StrFormat("cannot parse metrics line '%s'", line));
+    }
+    total += static_cast<int64_t>(v);
+  }
+  return total;
 }
 
 absl::StatusOr<int64_t> SpoolRunner::LogBytes() const {
@@ -128,6 +177,35 @@ absl::Status SpoolRunner::ProduceAppend(int producer, int round) {
     builder.Reset(options);
     workload_.AddRecords(&builder, plan.first_of(k, b), n, NowMillis());
     SPOOL_ASSIGN_OR_RETURN(std::string batch, builder.Build());
+    const TopicPartition tp{kTopic, plan.partition_of(k)};
+    const uint64_t t0 = MonoNanos();
+    absl::StatusOr<AppendResult> r = engine_->Append(tp, std::move(batch));
+    latency->Record(MonoNanos() - t0);
+    if (!r.ok()) return r.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SpoolRunner::PrepareOwnedBatches() {
+  owned_.assign(static_cast<size_t>(config_.producers), {});
+  for (int t = 0; t < config_.producers; ++t) {
+    const ProducerPlan plan = workload_.Plan(t);
+    std::vector<std::string>& out = owned_[static_cast<size_t>(t)];
+    out.reserve(static_cast<size_t>(plan.batches(config_.batch)));
+    for (int64_t k = 0; k < plan.batches(config_.batch); ++k) {
+      out.emplace_back(batches_.At(t, k));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SpoolRunner::ProducePrebuilt(int producer, int round) {
+  const ProducerPlan plan = workload_.Plan(producer);
+  LatencyHistogram* latency = latency_.at(producer);
+  std::vector<std::string>& owned = owned_[static_cast<size_t>(producer)];
+  const auto [first, end] = plan.Round(round, config_.rounds, config_.batch);
+  for (int64_t k = first; k < end; ++k) {
+    std::string batch = std::move(owned[static_cast<size_t>(k)]);
     const TopicPartition tp{kTopic, plan.partition_of(k)};
     const uint64_t t0 = MonoNanos();
     absl::StatusOr<AppendResult> r = engine_->Append(tp, std::move(batch));

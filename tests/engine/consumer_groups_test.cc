@@ -394,6 +394,50 @@ TEST_F(ConsumerGroupsTest, SyncedCommitsSurvivePowerLoss) {
   EXPECT_THAT(*groups().ListGroups(), ElementsAre("g"));
 }
 
+// One Commit is one write batch: after power losses that cut the tables'
+// unsynced tail anywhere, each commit of four partitions is there whole or
+// not at all (all four show the same commit), and never older than the
+// last synced one.
+TEST_F(ConsumerGroupsTest, MultiPartitionCommitsAreAllOrNothingAcrossCrashes) {
+  constexpr int kPartitions = 4, kCommits = 60;
+  CreateTopic("t", kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    ASSERT_TRUE(
+        engine_
+            ->ProduceBatch("t", std::vector<Record>(kCommits, {.value = "x"}),
+                           {.durability = Durability::kSync, .partition = p})
+            .ok());
+  }
+  int64_t synced = 0;
+  for (int crash = 0; crash < 4; ++crash) {
+    for (int i = 1; i <= kCommits; ++i) {
+      std::vector<OffsetCommit> commit;
+      for (int p = 0; p < kPartitions; ++p) {
+        commit.push_back({.tp = {"t", p},
+                          .offset = i,
+                          .metadata = absl::StrFormat("crash %d", crash)});
+      }
+      const bool sync = i % 16 == 0;
+      ASSERT_TRUE(groups().Commit("g", commit, {.sync = sync}).ok());
+      if (sync) synced = i;
+    }
+    CrashAndReopen();
+    auto c = groups().FetchCommitted("g");
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_EQ(c->size(), static_cast<size_t>(kPartitions)) << "crash " << crash;
+    const CommittedOffset& first = c->begin()->second;
+    for (const auto& [tp, o] : *c) {
+      EXPECT_EQ(o.offset, first.offset)
+          << "crash " << crash << " " << tp.ToString();
+      EXPECT_EQ(o.metadata, first.metadata)
+          << "crash " << crash << " " << tp.ToString();
+    }
+    // The round's last synced commit (48) or a later one of the round.
+    EXPECT_EQ(first.metadata, absl::StrFormat("crash %d", crash));
+    EXPECT_GE(first.offset, synced) << "crash " << crash;
+  }
+}
+
 TEST_F(ConsumerGroupsTest, ClosedEngineRefusesGroupCalls) {
   CreateTopic("t", 1);
   ASSERT_TRUE(engine_->Close().ok());

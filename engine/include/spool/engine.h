@@ -39,11 +39,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "spool/compaction.h"
 #include "spool/consumer_groups.h"
 #include "spool/durability.h"
 #include "spool/file_system.h"
 #include "spool/options.h"
 #include "spool/record.h"
+#include "spool/subscriptions.h"
 #include "spool/topic_partition.h"
 
 namespace spool {
@@ -290,9 +292,33 @@ class Engine {
   // its calls fail with kFailedPrecondition.
   virtual ConsumerGroups& groups() = 0;
 
+  // --- Shared subscriptions (work queues) ----------------------------------
+  // Per-record leases, acks, retries with backoff, dead-letter topics
+  // (spool/subscriptions.h, docs/queues.md). Valid for the engine's
+  // lifetime; after Close() its calls fail with kFailedPrecondition.
+  virtual Subscriptions& subscriptions() = 0;
+
   // --- Operations -----------------------------------------------------------
   // Makes everything appended so far durable, in every partition.
   virtual absl::Status Flush() = 0;
+  // Runs retention now (it also runs every
+  // EngineOptions::retention_check_interval): in every partition of `topic`
+  // (all topics if empty) whose cleanup policy includes delete, deletes the
+  // oldest segments older than retention, beyond retention_bytes, or (with
+  // retain_until_consumed) consumed by every group and subscription; never
+  // the active segment. kNotFound for an unknown topic.
+  virtual absl::StatusOr<RetentionStats> ApplyRetention(
+      std::string_view topic = "") = 0;
+  // Compacts one partition of a topic whose cleanup policy includes
+  // compact, now, on the calling thread (docs/compaction.md): keeps the
+  // latest record per key in the sealed segments older than
+  // min_compaction_lag. A dry run reports what would be removed. Background
+  // compaction (EngineOptions::cleaner_threads) does the same by dirty
+  // ratio. kFailedPrecondition for a delete-only topic, kNotFound for an
+  // unknown partition, kCancelled if the engine closes meanwhile,
+  // kAborted if retention changed the log meanwhile (retry).
+  virtual absl::StatusOr<CompactionStats> Compact(
+      const TopicPartition& tp, const CompactOptions& options = {}) = 0;
   // What opening each partition found.
   virtual std::vector<PartitionRecovery> RecoveryReports() const = 0;
   // Prometheus text exposition format (version 0.0.4).

@@ -39,6 +39,13 @@ struct TopicConfig {
   int32_t index_interval_bytes = 4096;
   // Largest batch accepted, bytes (max.message.bytes).
   int32_t max_batch_bytes = 1048588;
+  // Zero-fill the active segment this far ahead of the write position, so
+  // fdatasync after an append does not also commit a file-size change
+  // (docs/performance.md, "Preallocation"); 0 disables. Only for topics
+  // whose durability is interval or sync (with none nothing syncs, so the
+  // zeros would be wasted). The tail is trimmed when the segment is sealed
+  // or the engine closes. Never beyond segment_bytes.
+  int64_t preallocate_bytes = 4 << 20;
 
   // --- Writing --------------------------------------------------------
   // Codec of batches built by the engine's convenience producers (Produce);
@@ -108,6 +115,20 @@ struct EngineOptions {
   // is deleted with its offsets (docs/consumer-groups.md). Positive;
   // InfiniteDuration keeps groups forever.
   absl::Duration group_offsets_retention = absl::Hours(24 * 7);
+  // Retention and compaction (docs/compaction.md). Each shard applies
+  // retention to its partitions this often (real time); positive.
+  absl::Duration retention_check_interval = absl::Minutes(1);
+  // Background compaction threads (the cleaner pool); 0 disables
+  // background compaction (Engine::Compact still works).
+  int cleaner_threads = 1;
+  // How often an idle cleaner thread looks for a partition to clean.
+  absl::Duration cleaner_check_interval = absl::Seconds(15);
+  // Cleaner I/O budget shared by all cleaner threads, bytes read + written
+  // per second; -1: unlimited.
+  int64_t cleaner_io_bytes_per_second = -1;
+  // Memory for the key -> offset map of one cleaning; a dirty part with
+  // more distinct key bytes is cleaned in several passes.
+  int64_t cleaner_map_bytes = int64_t{128} << 20;
 
   absl::Status Validate() const;
 };

@@ -38,6 +38,7 @@ absl::StatusOr<AppendResult> EngineImpl::AppendToPartition(
     append_errors_.fetch_add(1);
     return r.status();
   }
+  if (subscriptions_ != nullptr) subscriptions_->OnAppend(h.tp);
   AppendResult out;
   out.partition = h.tp.partition;
   out.base_offset = r->base_offset;

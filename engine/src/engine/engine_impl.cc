@@ -29,6 +29,7 @@ LogConfig ToLogConfig(const TopicConfig& c) {
   l.segment_age = c.segment_age;
   l.segment_index_bytes = c.segment_index_bytes;
   l.index_interval_bytes = c.index_interval_bytes;
+  l.preallocate_bytes = c.preallocate_bytes;
   l.max_batch_bytes = c.max_batch_bytes;
   l.timestamp_type = c.timestamp_type;
   l.durability = c.durability;
@@ -38,6 +39,7 @@ LogConfig ToLogConfig(const TopicConfig& c) {
   l.dedup_header = c.dedup_header;
   l.dedup_window = c.dedup_window;
   l.dedup_max_ids = c.dedup_max_ids;
+  l.require_keys = c.cleanup_policy != CleanupPolicy::kDelete;
   return l;
 }
 
@@ -73,6 +75,7 @@ absl::StatusOr<std::unique_ptr<Engine>> EngineImpl::Open(
     MutexLock lock(&engine->admin_mu_);
     SPOOL_RETURN_IF_ERROR(engine->LoadCatalog());
   }
+  SPOOL_RETURN_IF_ERROR(engine->OpenSubscriptions());
   engine->StartShards();
   return engine;
 }
@@ -109,7 +112,13 @@ void EngineImpl::StartShards() {
                               [this] { WriteCheckpoints(); });
   shards_[0]->AddPeriodicTask(ConsumerGroupsImpl::kMaintenanceInterval,
                               [this] { groups_->RunMaintenance(); });
+  for (auto& shard : shards_) {
+    const Shard* s = shard.get();
+    shard->AddPeriodicTask(options_.retention_check_interval,
+                           [this, s] { RunRetention(s); });
+  }
   for (auto& shard : shards_) shard->Start();
+  StartCleaner();
 }
 
 void EngineImpl::WriteCheckpoints() {
@@ -189,7 +198,8 @@ absl::StatusOr<std::shared_ptr<PartitionHandle>> EngineImpl::OpenPartition(
     r.truncations.push_back(absl::StrFormat(
         "%s at byte %d: %d bytes from offset %d (%s)", t.file, t.position,
         t.bytes, t.first_lost_offset, t.zero_tail ? "zero-filled" : t.reason));
-    r.truncated_bytes += t.bytes;
+    // A zero-filled tail (preallocated space) is not data.
+    if (!t.zero_tail) r.truncated_bytes += t.bytes;
   }
   r.data_dropped = report.data_dropped();
   r.summary = report.ToString();
@@ -237,8 +247,10 @@ absl::Status EngineImpl::LoadCatalog() {
 
 absl::Status EngineImpl::Close() {
   if (closed_.exchange(true)) return absl::OkStatus();
+  if (cleaner_ != nullptr) cleaner_->Stop();  // cancels cleanings
   for (auto& shard : shards_) shard->Stop();
   if (groups_ != nullptr) groups_->Close();
+  if (subscriptions_ != nullptr) subscriptions_->Close();
   MutexLock lock(&admin_mu_);
   absl::Status status;
   for (auto& dir : dirs_) status.Update(dir->Close());
@@ -340,6 +352,7 @@ absl::Status EngineImpl::DeleteTopic(std::string_view name) {
   map->erase(std::string(name));
   Publish(std::move(map));
   SPOOL_RETURN_IF_ERROR(groups_->DropTopic(name));
+  SPOOL_RETURN_IF_ERROR(subscriptions_->DropTopic(name));
   SPOOL_RETURN_IF_ERROR(RemoveTopicData(record));
   return catalog_->Delete(name);
 }

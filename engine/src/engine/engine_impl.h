@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/cleaner_pool.h"
 #include "engine/consumer_groups_impl.h"
 #include "engine/shard.h"
+#include "engine/subscriptions_impl.h"
 #include "log/log_directory.h"
 #include "spool/engine.h"
 #include "tables/catalog.h"
@@ -93,10 +95,15 @@ class EngineImpl final : public Engine {
   absl::Status DeleteRecordsBefore(const TopicPartition& tp,
                                    int64_t offset) override;
   absl::Status Flush() override;
+  absl::StatusOr<RetentionStats> ApplyRetention(
+      std::string_view topic) override;
+  absl::StatusOr<CompactionStats> Compact(
+      const TopicPartition& tp, const CompactOptions& options) override;
   std::vector<PartitionRecovery> RecoveryReports() const override
       ABSL_LOCKS_EXCLUDED(admin_mu_);
   std::string Metrics() const override;
   ConsumerGroups& groups() override;
+  Subscriptions& subscriptions() override;
 
  private:
   explicit EngineImpl(EngineOptions options);
@@ -109,6 +116,8 @@ class EngineImpl final : public Engine {
   // Consumer groups (engine_groups.cc). Opened before the catalog loads, so
   // that finishing an interrupted topic deletion drops its offsets too.
   absl::Status OpenGroups();
+  // Shared subscriptions (engine_subscriptions.cc); after the catalog.
+  absl::Status OpenSubscriptions();
   // Bytes of tp's log from the batch holding `offset` to the end.
   absl::StatusOr<int64_t> BytesFrom(const TopicPartition& tp,
                                     int64_t offset) const;
@@ -142,6 +151,20 @@ class EngineImpl final : public Engine {
   Shard* ShardFor(const TopicPartition& tp) const;
   void WriteCheckpoints();
 
+  // Retention (engine_retention.cc). The offset below which every consumer
+  // group and shared subscription registered on tp's topic has consumed
+  // tp: the smallest of their floors; nullopt if none is registered.
+  absl::StatusOr<std::optional<int64_t>> ConsumedFloor(
+      const TopicPartition& tp) const;
+  // Applies `topic`'s retention rules to one of its partitions.
+  absl::StatusOr<RetentionResult> RetainPartition(const TopicState& topic,
+                                                  const PartitionHandle& h);
+  // The periodic pass of one shard over its partitions.
+  void RunRetention(const Shard* shard);
+  // Compaction (engine_compaction.cc): starts the cleaner pool.
+  void StartCleaner();
+  std::vector<CleanerPool::Candidate> CleanerCandidates() const;
+
   absl::StatusOr<AppendResult> AppendToPartition(const PartitionHandle& h,
                                                  std::string batch,
                                                  const AppendOptions& options);
@@ -159,12 +182,16 @@ class EngineImpl final : public Engine {
   std::unique_ptr<TableStore> tables_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ConsumerGroupsImpl> groups_;
+  std::unique_ptr<SubscriptionsImpl> subscriptions_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<CleanerPool> cleaner_;
   BucketHistogram fsync_seconds_;
 
   std::atomic<bool> closed_{false};
   std::atomic<std::shared_ptr<const TopicMap>> topics_;
   mutable std::atomic<int64_t> append_errors_{0};
+  std::atomic<int64_t> retention_runs_{0};
+  std::atomic<int64_t> retention_errors_{0};
 
   // Producer ids handed out; the current epoch of named producers.
   mutable Mutex producers_mu_;

@@ -48,6 +48,37 @@ void PartitionMetrics(PrometheusWriter& w, const PartitionHandle& h) {
             l, static_cast<double>(st.syncs));
   w.Counter("spool_partition_segment_rolls_total", "Segments rolled.", l,
             static_cast<double>(st.rolls));
+  w.Counter("spool_partition_deleted_segments_total",
+            "Segments deleted by retention and log-start moves.", l,
+            static_cast<double>(st.deleted_segments));
+  w.Counter("spool_partition_deleted_bytes_total",
+            "Bytes of segments deleted by retention and log-start moves.", l,
+            static_cast<double>(st.deleted_bytes));
+  if (st.cleaner_runs > 0 || st.dirty_ratio > 0) {
+    w.Gauge("spool_partition_dirty_ratio",
+            "Dirty bytes / cleanable bytes of a compacted partition, as "
+            "last computed.",
+            l, st.dirty_ratio);
+    w.Counter("spool_partition_cleaner_runs_total",
+              "Compactions of the partition that swapped segments.", l,
+              static_cast<double>(st.cleaner_runs));
+    w.Counter("spool_partition_cleaner_read_bytes_total",
+              "Bytes the cleaner read (both passes).", l,
+              static_cast<double>(st.cleaner_bytes_read));
+    w.Counter("spool_partition_cleaner_written_bytes_total",
+              "Bytes of cleaned segments written.", l,
+              static_cast<double>(st.cleaner_bytes_written));
+    w.Counter("spool_partition_cleaner_reclaimed_bytes_total",
+              "Bytes freed by compaction.", l,
+              static_cast<double>(st.cleaner_bytes_reclaimed));
+    w.Counter("spool_partition_cleaner_removed_records_total",
+              "Records removed by compaction.", l,
+              static_cast<double>(st.cleaner_records_removed));
+    w.Counter("spool_partition_cleaner_seconds_total",
+              "Time spent compacting the partition (read bytes / this = "
+              "throughput).",
+              l, st.cleaner_seconds);
+  }
   w.Gauge("spool_partition_producers",
           "Idempotent producers with state in the partition.", l,
           static_cast<double>(st.producers));
@@ -104,10 +135,30 @@ std::string EngineImpl::Metrics() const {
             static_cast<double>(errors));
   w.Counter("spool_append_errors_total", "Appends that returned an error.", {},
             static_cast<double>(append_errors_.load()));
+  w.Counter("spool_retention_runs_total",
+            "Retention passes (periodic per shard, and explicit calls).", {},
+            static_cast<double>(retention_runs_.load()));
+  w.Counter("spool_retention_errors_total",
+            "Partitions whose retention failed (retried next pass).", {},
+            static_cast<double>(retention_errors_.load()));
+  if (cleaner_ != nullptr) {
+    w.Counter("spool_cleaner_runs_total",
+              "Compactions that swapped segments (background and requested).",
+              {}, static_cast<double>(cleaner_->runs()));
+    w.Counter("spool_cleaner_errors_total",
+              "Compactions that failed (retried later).", {},
+              static_cast<double>(cleaner_->errors()));
+    w.Counter("spool_cleaner_read_bytes_total", "Bytes of segments cleaned.",
+              {}, static_cast<double>(cleaner_->bytes_read()));
+    w.Counter("spool_cleaner_reclaimed_bytes_total",
+              "Bytes freed by compaction.", {},
+              static_cast<double>(cleaner_->bytes_reclaimed()));
+  }
   w.Histogram("spool_fsync_duration_seconds",
               "Latency of fdatasync calls made for appends and flushes.", {},
               fsync_seconds_);
   if (groups_ != nullptr) groups_->AppendMetrics(w);
+  if (subscriptions_ != nullptr) subscriptions_->AppendMetrics(w);
   return w.Finish();
 }
 
