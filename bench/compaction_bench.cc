@@ -3,14 +3,23 @@
 //                             (100-byte values, 100 records a batch),
 //                             compacted in one forced cleaning; bytes/s is
 //                             cleaner input. Target: >= 200 MB/s.
+//   BM_AppendWhileCompacting  append throughput (100 B records, 100 a
+//                             batch, durability none) into a compacted
+//                             log, alone and while a forced cleaning of
+//                             the same log runs in another thread; prints
+//                             the ratio (1.0 = no effect). On a 2-core
+//                             machine the cleaner competes for CPU too.
 // SPOOL_BENCH_SMOKE=1 shrinks the data for the ctest smoke run.
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -94,6 +103,86 @@ void BM_CompactionThroughput(benchmark::State& state) {
 BENCHMARK(BM_CompactionThroughput)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// Appends ready batches for `seconds` (or until `stop`), returns records/s.
+double AppendFor(PartitionLog& log, const std::vector<std::string>& batches,
+                 double seconds, const std::atomic<bool>* stop) {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + absl::Seconds(seconds);
+  int64_t records = 0;
+  size_t i = 0;
+  while (absl::Now() < deadline && (stop == nullptr || !stop->load())) {
+    if (!log.Append(batches[i++ % batches.size()]).ok()) std::abort();
+    records += 100;
+  }
+  return static_cast<double>(records) /
+         absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+void BM_AppendWhileCompacting(benchmark::State& state) {
+  const int64_t records = Smoke() ? 20000 : 1000000;
+  const int keys = Smoke() ? 200 : 10000;
+  const double seconds = Smoke() ? 0.05 : 1.0;
+  std::vector<std::string> batches;
+  std::mt19937_64 rng(2);
+  const std::string value(100 - 12, 'v');
+  for (int i = 0; i < 64; ++i) {
+    RecordBatchBuilder b;
+    for (int j = 0; j < 100; ++j) {
+      b.Add(absl::StrFormat("key-%06d", rng() % keys), value, {}, 1);
+    }
+    batches.push_back(*b.Build());
+  }
+  double alone = 0, during = 0, compact_seconds = 0;
+  for (auto _ : state) {
+    const std::string path = TempPath("append");
+    std::filesystem::remove_all(path);
+    auto dir = LogDirectory::Open({.path = path});
+    if (!dir.ok()) std::abort();
+    LogConfig config;
+    config.segment_bytes = Smoke() ? (256 << 10) : (8 << 20);
+    config.max_batch_bytes = 64 << 10;
+    config.require_keys = true;
+    auto log = (*dir)->OpenPartition({"t", 0}, config, nullptr);
+    if (!log.ok()) {
+      state.SkipWithError(log.status().ToString().c_str());
+      break;
+    }
+    Fill(**log, records, keys, 1);
+    alone = AppendFor(**log, batches, seconds, nullptr);
+    // The same again with a cleaning of everything sealed running.
+    std::atomic<bool> done{false};
+    absl::Status compact_status;
+    std::thread cleaner([&] {
+      CleanerRules rules;
+      rules.force = true;
+      auto st = (*log)->Compact(absl::Now(), rules);
+      if (st.ok()) {
+        compact_seconds = st->seconds;
+      } else {
+        compact_status = st.status();
+      }
+      done.store(true);
+    });
+    during = AppendFor(**log, batches, 1e9, &done);
+    cleaner.join();
+    if (!compact_status.ok()) {
+      state.SkipWithError(compact_status.ToString().c_str());
+      break;
+    }
+    log->reset();
+    dir->reset();
+    std::filesystem::remove_all(path);
+  }
+  state.counters["appends_alone_rec_per_s"] = alone;
+  state.counters["appends_during_rec_per_s"] = during;
+  state.counters["compaction_s"] = compact_seconds;
+  if (alone > 0) state.counters["ratio_during_to_alone"] = during / alone;
+}
+BENCHMARK(BM_AppendWhileCompacting)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace spool

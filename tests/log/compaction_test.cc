@@ -384,6 +384,84 @@ TEST_F(CompactionTest, IdempotentProducersLastBatchSurvivesAsAnEmptyBatch) {
   EXPECT_EQ(retry->base_offset, 1);
 }
 
+// A transaction's end marker: a control batch of one record whose key is
+// (version 0, type) and value (version 0, coordinator epoch 0), big-endian.
+std::string EndMarker(int64_t base_offset, int64_t producer_id, bool commit,
+                      int64_t ts) {
+  const std::string key = {0, 0, 0, static_cast<char>(commit ? 1 : 0)};
+  const std::string value = {0, 0, 0, 0, 0, 0};
+  RecordBatchBuilder b({.base_offset = base_offset,
+                        .producer_id = producer_id,
+                        .producer_epoch = 0,
+                        .base_sequence = -1,
+                        .transactional = true,
+                        .control = true});
+  b.Add(key, value, {}, ts);
+  auto out = b.Build();
+  EXPECT_TRUE(out.ok()) << out.status();
+  return *out;
+}
+
+TEST_F(CompactionTest, AbortedTransactionsGoCommittedOnesCountAndMarkersStay) {
+  Open();
+  const LogAppendOptions own{.assign_offsets = false};
+  auto txn = [](int64_t base, int64_t pid) {
+    return BatchBuilderOptions{.base_offset = base,
+                               .producer_id = pid,
+                               .producer_epoch = 0,
+                               .base_sequence = 0,
+                               .transactional = true};
+  };
+  // Producer 5's transaction (offsets 0-1) aborts; producer 6's (2-3)
+  // commits; a plain record then supersedes one of 6's keys.
+  ASSERT_TRUE(log_->Append(KeyedBatch({{"a", "a-aborted"}, {"b", "b-aborted"}},
+                                      1, txn(0, 5)),
+                           own)
+                  .ok());
+  ASSERT_TRUE(
+      log_->Append(KeyedBatch({{"a", "a-committed"}, {"c", "c-committed"}}, 2,
+                              txn(2, 6)),
+                   own)
+          .ok());
+  ASSERT_TRUE(log_->Append(EndMarker(4, 5, /*commit=*/false, 3), own).ok());
+  ASSERT_TRUE(log_->Append(EndMarker(5, 6, /*commit=*/true, 4), own).ok());
+  ASSERT_TRUE(log_->Append(KeyedBatch({{"c", "c-plain"}}, 5)).ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(
+        log_->Append(KeyedBatch({{"f", std::string(300, 'f')}}, 6)).ok());
+  }
+  auto st = log_->Compact(clock_.Now(), Rules());
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_TRUE(st->cleaned);
+  ASSERT_GT(st->end_offset, 6);
+
+  std::vector<Rec> got = AllRecords(*log_);
+  std::vector<Rec> head;
+  for (const Rec& r : got) {
+    if (r.offset <= 6) head.push_back(r);
+  }
+  // The aborted records are gone even where no later value exists (b);
+  // the committed "a" is the latest "a"; "c" keeps only its later value.
+  EXPECT_EQ(head,
+            (std::vector<Rec>{{2, "a", "a-committed"}, {6, "c", "c-plain"}}));
+  // Both markers keep their offsets and their type.
+  auto read = log_->ReadBatches(0, {.max_bytes = 1 << 20});
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::map<int64_t, int> markers;  // offset -> type
+  for (const RecordBatchView& b : read->batches) {
+    if (!b.header().is_control()) continue;
+    EXPECT_TRUE(b.header().is_transactional());
+    EXPECT_TRUE(b.VerifyCrc().ok());
+    RecordIterator it(b);
+    RecordView r;
+    ASSERT_TRUE(it.Next(&r));
+    ASSERT_TRUE(r.key.has_value());
+    ASSERT_EQ(r.key->size(), 4u);
+    markers[b.header().base_offset] = (*r.key)[3];
+  }
+  EXPECT_EQ(markers, (std::map<int64_t, int>{{4, 0}, {5, 1}}));
+}
+
 TEST_F(CompactionTest, ConcurrentReadersOfReplacedSegmentsKeepReading) {
   std::mt19937_64 rng(11);
   Open();

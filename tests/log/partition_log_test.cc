@@ -187,6 +187,88 @@ TEST_F(PartitionLogTest, MaxOffsetBoundsTheRead) {
   EXPECT_EQ(got->next_offset, 4);
 }
 
+// Read (header walk) and ReadBatches (one pass into memory) against a
+// model of the appended batches: for every offset and many byte limits,
+// both return exactly the whole batches the limits allow, byte for byte.
+// Batch sizes mix small ones with ones above the walker's 4 KiB
+// "large batch" threshold, over several segments.
+TEST_F(PartitionLogTest, ReadsMatchAModelForEveryOffsetAndLimit) {
+  LogConfig config = SmallConfig();
+  config.segment_bytes = 32 * 1024;
+  config.max_batch_bytes = 16 * 1024;
+  auto log = OpenLog(config);
+  std::vector<std::string> batches;
+  std::vector<int64_t> bases;
+  for (int i = 0; i < 40; ++i) {
+    const int records = 1 + i % 4;
+    const int value_bytes = i % 3 == 0 ? 2500 : 60;  // ~10 KB or ~300 B
+    std::string b = MakeBatch(records, value_bytes, 1000 + i, 500 + i);
+    absl::StatusOr<LogAppendResult> r = log->Append(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    SetBaseOffset(b.data(), r->base_offset);
+    bases.push_back(r->base_offset);
+    batches.push_back(std::move(b));
+  }
+  ASSERT_GT(log->Segments().size(), 3u);
+  const int64_t end = log->log_end_offset();
+  for (int64_t offset = 0; offset < end; offset += 3) {
+    for (int64_t max_bytes :
+         {int64_t{1}, int64_t{300}, int64_t{4096}, int64_t{11000},
+          int64_t{40000}, int64_t{1} << 20}) {
+      for (bool min_one : {true, false}) {
+        for (int64_t max_offset : {int64_t{-1}, offset + 7}) {
+          SCOPED_TRACE(
+              absl::StrFormat("offset %d max_bytes %d min_one %d "
+                              "max_offset %d",
+                              offset, max_bytes, min_one, max_offset));
+          // The model: from the batch holding `offset`, whole batches
+          // within the limits.
+          std::string want;
+          int64_t next = offset;
+          size_t i = 0;
+          while (i + 1 < bases.size() && bases[i + 1] <= offset) ++i;
+          int64_t budget = max_bytes;
+          for (bool first = true; i < batches.size(); ++i, first = false) {
+            const int64_t size = static_cast<int64_t>(batches[i].size());
+            BatchHeader h = *ParseBatchHeader(batches[i]);
+            if (max_offset >= 0 && h.last_offset() >= max_offset) break;
+            if (size > budget && !(first && min_one)) break;
+            budget -= size;
+            want += batches[i];
+            next = h.next_offset();
+            if (budget <= 0) break;
+          }
+          LogReadOptions o{.max_bytes = max_bytes,
+                           .min_one_batch = min_one,
+                           .max_offset = max_offset};
+          absl::StatusOr<LogReadResult> r = log->Read(offset, o);
+          ASSERT_TRUE(r.ok()) << r.status();
+          std::string read;
+          for (const FileRegion& region : r->regions) {
+            std::string part;
+            ASSERT_TRUE(region.ReadInto(&part).ok());
+            read += part;
+          }
+          EXPECT_EQ(read.size(), want.size());
+          EXPECT_TRUE(read == want);
+          EXPECT_EQ(r->next_offset, next);
+          absl::StatusOr<LogBatches> rb = log->ReadBatches(offset, o);
+          ASSERT_TRUE(rb.ok()) << rb.status();
+          EXPECT_EQ(rb->data.size(), want.size());
+          EXPECT_TRUE(rb->data == want);
+          EXPECT_EQ(rb->bytes, static_cast<int64_t>(want.size()));
+          EXPECT_EQ(rb->next_offset, next);
+          size_t parsed = 0;
+          for (const RecordBatchView& b : rb->batches) {
+            parsed += static_cast<size_t>(b.size_bytes());
+          }
+          EXPECT_EQ(parsed, want.size());
+        }
+      }
+    }
+  }
+}
+
 TEST_F(PartitionLogTest, RejectsInvalidBatches) {
   auto log = OpenLog();
   std::string batch = MakeBatch(2, 10, 100, 1);

@@ -25,7 +25,9 @@ CleanerRules RulesFor(const TopicConfig& c, int64_t map_bytes) {
 std::vector<CleanerPool::Candidate> EngineImpl::CleanerCandidates() const {
   std::vector<CleanerPool::Candidate> out;
   if (closed_.load()) return out;
-  for (const auto& [name, t] : *topics()) {
+  // Held for the loop: a range-for does not keep the temporary alive.
+  const std::shared_ptr<const TopicMap> topic_map = topics();
+  for (const auto& [name, t] : *topic_map) {
     const TopicConfig& c = t->record.config;
     if (c.cleanup_policy == CleanupPolicy::kDelete) continue;
     for (const auto& h : t->partitions) {

@@ -147,6 +147,28 @@ absl::StatusOr<FetchResult> EngineImpl::Fetch(
   FetchResult out;
   out.tp = tp;
   out.requested_offset = offset;
+  if (!options.zero_copy) {
+    // One pass: the batches are read into memory as their headers are
+    // walked.
+    absl::StatusOr<LogBatches> read = log.ReadBatches(offset, ro);
+    if (!read.ok()) return WithPartition(read.status(), tp);
+    out.next_offset = read->next_offset;
+    out.log_start_offset = read->log_start_offset;
+    out.log_end_offset = read->log_end_offset;
+    out.high_watermark = read->high_watermark;
+    out.bytes = read->bytes;
+    out.regions = std::move(read->regions);
+    out.data = std::move(read->data);
+    // Parsed again (headers only): the views must point into out.data.
+    std::string_view rest(out.data);
+    out.batches.reserve(read->batches.size());
+    while (!rest.empty()) {
+      SPOOL_ASSIGN_OR_RETURN(RecordBatchView b, RecordBatchView::Parse(rest));
+      rest.remove_prefix(static_cast<size_t>(b.size_bytes()));
+      out.batches.push_back(b);
+    }
+    return out;
+  }
   absl::StatusOr<LogReadResult> read = log.Read(offset, ro);
   if (!read.ok()) return WithPartition(read.status(), tp);
   out.next_offset = read->next_offset;
@@ -154,27 +176,6 @@ absl::StatusOr<FetchResult> EngineImpl::Fetch(
   out.log_end_offset = read->log_end_offset;
   out.high_watermark = read->high_watermark;
   out.bytes = read->bytes;
-  if (!options.zero_copy) {
-    out.data.resize(static_cast<size_t>(read->bytes));
-    size_t at = 0;
-    for (const FileRegion& region : read->regions) {
-      SPOOL_ASSIGN_OR_RETURN(
-          size_t got,
-          region.file()->Read(region.offset(), region.length(), &out.data[at]));
-      if (got != region.length()) {
-        return absl::DataLossError(
-            absl::StrFormat("%s: short read of %s at %d", tp.ToString(),
-                            region.file()->path(), region.offset()));
-      }
-      at += got;
-    }
-    std::string_view rest(out.data);
-    while (!rest.empty()) {
-      SPOOL_ASSIGN_OR_RETURN(RecordBatchView b, RecordBatchView::Parse(rest));
-      rest.remove_prefix(static_cast<size_t>(b.size_bytes()));
-      out.batches.push_back(b);
-    }
-  }
   out.regions = std::move(read->regions);
   return out;
 }
@@ -227,7 +228,9 @@ absl::Status EngineImpl::DeleteRecordsBefore(const TopicPartition& tp,
 absl::Status EngineImpl::Flush() {
   SPOOL_RETURN_IF_ERROR(CheckOpen());
   absl::Status status;
-  for (const auto& [name, topic] : *topics()) {
+  // Held for the loop: a range-for does not keep the temporary alive.
+  const std::shared_ptr<const TopicMap> topic_map = topics();
+  for (const auto& [name, topic] : *topic_map) {
     for (const auto& h : topic->partitions) {
       status.Update(WithPartition(h->log->Flush(), h->tp));
     }

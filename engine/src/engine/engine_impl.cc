@@ -148,7 +148,9 @@ absl::Status EngineImpl::CheckOpen() const {
 int EngineImpl::PickDataDir(const std::vector<int>& extra_load) const {
   std::vector<int> load = extra_load;
   load.resize(dirs_.size(), 0);
-  for (const auto& [name, topic] : *topics()) {
+  // Held for the loop: a range-for does not keep the temporary alive.
+  const std::shared_ptr<const TopicMap> topic_map = topics();
+  for (const auto& [name, topic] : *topic_map) {
     for (const auto& h : topic->partitions) ++load[h->dir_index];
   }
   return static_cast<int>(std::min_element(load.begin(), load.end()) -
@@ -360,7 +362,9 @@ absl::Status EngineImpl::DeleteTopic(std::string_view name) {
 absl::StatusOr<std::vector<std::string>> EngineImpl::ListTopics() const {
   SPOOL_RETURN_IF_ERROR(CheckOpen());
   std::vector<std::string> names;
-  for (const auto& [name, topic] : *topics()) names.push_back(name);
+  // Held for the loop: a range-for does not keep the temporary alive.
+  const std::shared_ptr<const TopicMap> topic_map = topics();
+  for (const auto& [name, topic] : *topic_map) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;
 }

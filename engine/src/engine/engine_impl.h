@@ -28,6 +28,7 @@
 #include "spool/engine.h"
 #include "tables/catalog.h"
 #include "tables/table_store.h"
+#include "util/atomic_shared_ptr.h"
 #include "util/histogram.h"
 #include "util/mutex.h"
 
@@ -122,6 +123,8 @@ class EngineImpl final : public Engine {
   absl::StatusOr<int64_t> BytesFrom(const TopicPartition& tp,
                                     int64_t offset) const;
 
+  // Hold the snapshot in a variable before iterating it: in
+  // `for (... : *topics())` the temporary dies before the loop body runs.
   std::shared_ptr<const TopicMap> topics() const { return topics_.load(); }
   absl::Status CheckOpen() const;
   absl::StatusOr<std::shared_ptr<const TopicState>> FindTopic(
@@ -188,7 +191,7 @@ class EngineImpl final : public Engine {
   BucketHistogram fsync_seconds_;
 
   std::atomic<bool> closed_{false};
-  std::atomic<std::shared_ptr<const TopicMap>> topics_;
+  AtomicSharedPtr<const TopicMap> topics_;
   mutable std::atomic<int64_t> append_errors_{0};
   std::atomic<int64_t> retention_runs_{0};
   std::atomic<int64_t> retention_errors_{0};

@@ -63,7 +63,9 @@ absl::StatusOr<RetentionStats> EngineImpl::ApplyRetention(
     SPOOL_ASSIGN_OR_RETURN(auto t, FindTopic(topic_name));
     topics_to_check.push_back(std::move(t));
   } else {
-    for (const auto& [name, t] : *topics()) topics_to_check.push_back(t);
+    // Held for the loop: a range-for does not keep the temporary alive.
+    const std::shared_ptr<const TopicMap> topic_map = topics();
+    for (const auto& [name, t] : *topic_map) topics_to_check.push_back(t);
   }
   retention_runs_.fetch_add(1);
   RetentionStats stats;

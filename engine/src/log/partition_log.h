@@ -100,6 +100,9 @@ struct LogReadResult {
 struct LogBatches {
   std::string data;
   std::vector<RecordBatchView> batches;
+  // Where `data` came from (as LogReadResult::regions) and its size.
+  std::vector<FileRegion> regions;
+  int64_t bytes = 0;
   int64_t next_offset = 0;
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
@@ -416,9 +419,12 @@ class PartitionLog {
   std::shared_ptr<const SegmentList> snapshot() const
       ABSL_LOCKS_EXCLUDED(segments_mu_);
   void SetSegments(SegmentList segments) ABSL_LOCKS_EXCLUDED(segments_mu_);
+  // Read's work over a snapshot; with `data`, also appends the bytes of
+  // the regions to it, reading each byte once (ReadBatches).
   absl::StatusOr<LogReadResult> ReadLocked(int64_t offset,
                                            const LogReadOptions& options,
-                                           const SegmentList& segs) const;
+                                           const SegmentList& segs,
+                                           std::string* data) const;
 
   // Constant after construction.
   const std::string dir_;

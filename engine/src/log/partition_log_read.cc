@@ -12,33 +12,35 @@
 namespace spool {
 namespace {
 
-// Walks batch boundaries from a position, reading only as much of the file
-// as the headers need: one window of small batches at a time, or one small
-// read per large batch.
+// Walks batch boundaries from a position. Without a sink it reads only as
+// much of the file as the headers need: one window of small batches at a
+// time, or just the next header after a large batch. With a sink (ReadBatches)
+// it reads the batches themselves into the sink, `hint` bytes at first and more
+// only when a batch runs past what was read, so each byte is read once;
+// Finish() trims the sink to exactly the batches walked.
 class HeaderWalker {
  public:
   static constexpr size_t kWindow = 16 * 1024;
   static constexpr size_t kPrefix = 27;  // through lastOffsetDelta
+  static constexpr int64_t kLargeBatch = 4 * 1024;
 
-  HeaderWalker(const File& file, uint64_t pos, uint64_t limit)
-      : file_(file), pos_(pos), limit_(limit) {}
+  HeaderWalker(const File& file, uint64_t pos, uint64_t limit,
+               std::string* sink = nullptr, uint64_t hint = 0)
+      : file_(file),
+        start_(pos),
+        pos_(pos),
+        limit_(limit),
+        sink_(sink),
+        sink_base_(sink == nullptr ? 0 : sink->size()),
+        hint_(std::max<uint64_t>(hint, kPrefix)) {}
 
   uint64_t position() const { return pos_; }
 
   // The batch at the current position: false at the limit.
   absl::StatusOr<bool> Peek(int64_t* base, int64_t* last, int64_t* size) {
     if (pos_ >= limit_) return false;
-    if (pos_ < buf_start_ || pos_ + kPrefix > buf_start_ + buf_.size()) {
-      size_t want = std::min<uint64_t>(kWindow, limit_ - pos_);
-      buf_.resize(want);
-      SPOOL_ASSIGN_OR_RETURN(size_t n, file_.Read(pos_, want, buf_.data()));
-      buf_.resize(n);
-      buf_start_ = pos_;
-    }
-    if (pos_ + kPrefix > buf_start_ + buf_.size()) {
-      return Corrupt("a batch header is cut off");
-    }
-    const char* p = buf_.data() + (pos_ - buf_start_);
+    SPOOL_ASSIGN_OR_RETURN(const char* p, Bytes(kPrefix));
+    if (p == nullptr) return Corrupt("a batch header is cut off");
     *base = static_cast<int64_t>(DecodeFixed64BE(p));
     *size = kLogOverhead + static_cast<int32_t>(DecodeFixed32BE(p + 8));
     *last = *base + static_cast<int32_t>(DecodeFixed32BE(p + 23));
@@ -49,9 +51,55 @@ class HeaderWalker {
     return true;
   }
 
-  void Advance(int64_t size) { pos_ += static_cast<uint64_t>(size); }
+  // Moves past the batch just peeked (with a sink: after reading all of it).
+  absl::Status Advance(int64_t size) {
+    if (sink_ != nullptr) {
+      SPOOL_ASSIGN_OR_RETURN(const char* p, Bytes(static_cast<uint64_t>(size)));
+      if (p == nullptr) return Corrupt("the batch is cut off");
+    }
+    pos_ += static_cast<uint64_t>(size);
+    last_size_ = size;
+    return absl::OkStatus();
+  }
+
+  // With a sink: drops bytes read past the last batch walked.
+  void Finish() {
+    if (sink_ != nullptr) sink_->resize(sink_base_ + (pos_ - start_));
+  }
 
  private:
+  // `n` bytes from the current position, reading as needed; nullptr if
+  // the file ends first.
+  absl::StatusOr<const char*> Bytes(uint64_t n) {
+    if (sink_ != nullptr) {
+      const uint64_t have = sink_->size() - sink_base_;  // from start_
+      const uint64_t need = pos_ - start_ + n;
+      if (need > have) {
+        const uint64_t want = std::min<uint64_t>(limit_ - (start_ + have),
+                                                 std::max(need - have, hint_));
+        sink_->resize(sink_base_ + have + want);
+        SPOOL_ASSIGN_OR_RETURN(
+            size_t got,
+            file_.Read(start_ + have, want, sink_->data() + sink_base_ + have));
+        sink_->resize(sink_base_ + have + got);
+        if (have + got < need) return nullptr;
+      }
+      return sink_->data() + sink_base_ + (pos_ - start_);
+    }
+    if (pos_ < buf_start_ || pos_ + n > buf_start_ + buf_.size()) {
+      // After a large batch, read just what is asked: a window would copy
+      // mostly the next batch's records out of the page cache for nothing.
+      const uint64_t window = last_size_ >= kLargeBatch ? n : kWindow;
+      size_t want = std::min<uint64_t>(window, limit_ - pos_);
+      buf_.resize(want);
+      SPOOL_ASSIGN_OR_RETURN(size_t got, file_.Read(pos_, want, buf_.data()));
+      buf_.resize(got);
+      buf_start_ = pos_;
+    }
+    if (pos_ + n > buf_start_ + buf_.size()) return nullptr;
+    return buf_.data() + (pos_ - buf_start_);
+  }
+
   absl::Status Corrupt(std::string_view what) const {
     return absl::DataLossError(absl::StrFormat(
         "%s: published data at position %d is not a valid batch: %s",
@@ -59,10 +107,15 @@ class HeaderWalker {
   }
 
   const File& file_;
+  const uint64_t start_;
   uint64_t pos_;
   const uint64_t limit_;
+  std::string* const sink_;
+  const size_t sink_base_;
+  const uint64_t hint_;
   std::string buf_;
   uint64_t buf_start_ = 0;
+  int64_t last_size_ = 0;
 };
 
 }  // namespace
@@ -71,12 +124,12 @@ absl::StatusOr<LogReadResult> PartitionLog::Read(
     int64_t offset, const LogReadOptions& options) const {
   reads_.fetch_add(1);
   auto segs = snapshot();
-  return ReadLocked(offset, options, *segs);
+  return ReadLocked(offset, options, *segs, nullptr);
 }
 
 absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
-    int64_t offset, const LogReadOptions& options,
-    const SegmentList& segs) const {
+    int64_t offset, const LogReadOptions& options, const SegmentList& segs,
+    std::string* data) const {
   LogReadResult result;
   result.log_start_offset = log_start_offset_.load();
   result.high_watermark = high_watermark_.load();
@@ -111,7 +164,8 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
                            seg.FindPosition(result.next_offset, limit));
     if (pos >= limit) continue;
     SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg.LogFile());
-    HeaderWalker walker(*file, pos, limit);
+    HeaderWalker walker(*file, pos, limit, data,
+                        static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
     int64_t base = 0, last = 0, size = 0;
     while (true) {
       SPOOL_ASSIGN_OR_RETURN(bool more, walker.Peek(&base, &last, &size));
@@ -124,8 +178,9 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
       budget -= size;
       first = false;
       result.next_offset = last + 1;
-      walker.Advance(size);
+      SPOOL_RETURN_IF_ERROR(walker.Advance(size));
     }
+    walker.Finish();
     if (walker.position() > pos) {
       result.regions.emplace_back(file, pos, walker.position() - pos);
       result.bytes += static_cast<int64_t>(walker.position() - pos);
@@ -138,25 +193,17 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
 
 absl::StatusOr<LogBatches> PartitionLog::ReadBatches(
     int64_t offset, const LogReadOptions& options) const {
-  SPOOL_ASSIGN_OR_RETURN(LogReadResult read, Read(offset, options));
+  reads_.fetch_add(1);
+  auto segs = snapshot();
   LogBatches out;
+  SPOOL_ASSIGN_OR_RETURN(LogReadResult read,
+                         ReadLocked(offset, options, *segs, &out.data));
   out.next_offset = read.next_offset;
   out.log_start_offset = read.log_start_offset;
   out.log_end_offset = read.log_end_offset;
   out.high_watermark = read.high_watermark;
-  out.data.resize(static_cast<size_t>(read.bytes));
-  size_t at = 0;
-  for (const FileRegion& region : read.regions) {
-    SPOOL_ASSIGN_OR_RETURN(
-        size_t n,
-        region.file()->Read(region.offset(), region.length(), &out.data[at]));
-    if (n != region.length()) {
-      return absl::DataLossError(absl::StrFormat(
-          "%s: short read of %d bytes at %d (got %d)", region.file()->path(),
-          region.length(), region.offset(), n));
-    }
-    at += n;
-  }
+  out.regions = std::move(read.regions);
+  out.bytes = read.bytes;
   std::string_view rest(out.data);
   while (!rest.empty()) {
     SPOOL_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(rest));
