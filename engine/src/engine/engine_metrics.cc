@@ -11,84 +11,113 @@
 namespace spool {
 namespace {
 
+// One per-partition metric: its kind, name, help and value.
+struct PartitionMetric {
+  bool counter;
+  const char* name;
+  const char* help;
+  double (*value)(const PartitionLogStats&);
+};
+
+#define SPOOL_STAT(field) \
+  [](const PartitionLogStats& st) { return static_cast<double>(st.field); }
+
+constexpr PartitionMetric kLogMetrics[] = {
+    {false, "spool_partition_log_start_offset",
+     "First offset still readable in the partition.",
+     SPOOL_STAT(log_start_offset)},
+    {false, "spool_partition_log_end_offset",
+     "Offset the next appended record will get.", SPOOL_STAT(log_end_offset)},
+    {false, "spool_partition_high_watermark",
+     "Offset below which records are visible to consumers.",
+     SPOOL_STAT(high_watermark)},
+    {false, "spool_partition_durable_offset",
+     "Offset below which records are fsynced (the recovery point).",
+     SPOOL_STAT(durable_offset)},
+    {false, "spool_partition_size_bytes", "Bytes of log segments.",
+     SPOOL_STAT(size_bytes)},
+    {false, "spool_partition_segments", "Number of log segments.",
+     SPOOL_STAT(segments)},
+    {true, "spool_partition_appends_total", "Batches appended.",
+     SPOOL_STAT(appends)},
+    {true, "spool_partition_appended_records_total", "Records appended.",
+     SPOOL_STAT(appended_records)},
+    {true, "spool_partition_appended_bytes_total", "Bytes appended.",
+     SPOOL_STAT(appended_bytes)},
+    {true, "spool_partition_fetches_total", "Reads served.", SPOOL_STAT(reads)},
+    {true, "spool_partition_fetched_bytes_total", "Bytes of batches served.",
+     SPOOL_STAT(read_bytes)},
+    {true, "spool_partition_fsyncs_total",
+     "fdatasync calls for appends and flushes (group commit shares them).",
+     SPOOL_STAT(syncs)},
+    {true, "spool_partition_segment_rolls_total", "Segments rolled.",
+     SPOOL_STAT(rolls)},
+    {true, "spool_partition_deleted_segments_total",
+     "Segments deleted by retention and log-start moves.",
+     SPOOL_STAT(deleted_segments)},
+    {true, "spool_partition_deleted_bytes_total",
+     "Bytes of segments deleted by retention and log-start moves.",
+     SPOOL_STAT(deleted_bytes)},
+};
+
+// Only for partitions the cleaner has looked at.
+constexpr PartitionMetric kCleanerMetrics[] = {
+    {false, "spool_partition_dirty_ratio",
+     "Dirty bytes / cleanable bytes of a compacted partition, as last "
+     "computed.",
+     SPOOL_STAT(dirty_ratio)},
+    {true, "spool_partition_cleaner_runs_total",
+     "Compactions of the partition that swapped segments.",
+     SPOOL_STAT(cleaner_runs)},
+    {true, "spool_partition_cleaner_read_bytes_total",
+     "Bytes the cleaner read (both passes).", SPOOL_STAT(cleaner_bytes_read)},
+    {true, "spool_partition_cleaner_written_bytes_total",
+     "Bytes of cleaned segments written.", SPOOL_STAT(cleaner_bytes_written)},
+    {true, "spool_partition_cleaner_reclaimed_bytes_total",
+     "Bytes freed by compaction.", SPOOL_STAT(cleaner_bytes_reclaimed)},
+    {true, "spool_partition_cleaner_removed_records_total",
+     "Records removed by compaction.", SPOOL_STAT(cleaner_records_removed)},
+    {true, "spool_partition_cleaner_seconds_total",
+     "Time spent compacting the partition (read bytes / this = throughput).",
+     SPOOL_STAT(cleaner_seconds)},
+};
+
+constexpr PartitionMetric kProducerMetrics[] = {
+    {false, "spool_partition_producers",
+     "Idempotent producers with state in the partition.",
+     SPOOL_STAT(producers)},
+    {false, "spool_partition_dedup_ids",
+     "Message ids in the de-duplication window.", SPOOL_STAT(dedup_ids)},
+    {true, "spool_partition_duplicates_total",
+     "Appends answered from an earlier copy instead of appended (producer "
+     "retries, repeated message ids).",
+     SPOOL_STAT(duplicates)},
+};
+
+#undef SPOOL_STAT
+
+template <size_t N>
+void Write(PrometheusWriter& w, const PartitionMetric (&metrics)[N],
+           const PrometheusWriter::Labels& l, const PartitionLogStats& st) {
+  for (const PartitionMetric& m : metrics) {
+    if (m.counter) {
+      w.Counter(m.name, m.help, l, m.value(st));
+    } else {
+      w.Gauge(m.name, m.help, l, m.value(st));
+    }
+  }
+}
+
 void PartitionMetrics(PrometheusWriter& w, const PartitionHandle& h) {
   const PartitionLogStats st = h.log->Stats();
   const PrometheusWriter::Labels l = {
       {"topic", h.tp.topic},
       {"partition", absl::StrFormat("%d", h.tp.partition)}};
-  w.Gauge("spool_partition_log_start_offset",
-          "First offset still readable in the partition.", l,
-          static_cast<double>(st.log_start_offset));
-  w.Gauge("spool_partition_log_end_offset",
-          "Offset the next appended record will get.", l,
-          static_cast<double>(st.log_end_offset));
-  w.Gauge("spool_partition_high_watermark",
-          "Offset below which records are visible to consumers.", l,
-          static_cast<double>(st.high_watermark));
-  w.Gauge("spool_partition_durable_offset",
-          "Offset below which records are fsynced (the recovery point).", l,
-          static_cast<double>(st.durable_offset));
-  w.Gauge("spool_partition_size_bytes", "Bytes of log segments.", l,
-          static_cast<double>(st.size_bytes));
-  w.Gauge("spool_partition_segments", "Number of log segments.", l,
-          static_cast<double>(st.segments));
-  w.Counter("spool_partition_appends_total", "Batches appended.", l,
-            static_cast<double>(st.appends));
-  w.Counter("spool_partition_appended_records_total", "Records appended.", l,
-            static_cast<double>(st.appended_records));
-  w.Counter("spool_partition_appended_bytes_total", "Bytes appended.", l,
-            static_cast<double>(st.appended_bytes));
-  w.Counter("spool_partition_fetches_total", "Reads served.", l,
-            static_cast<double>(st.reads));
-  w.Counter("spool_partition_fetched_bytes_total", "Bytes of batches served.",
-            l, static_cast<double>(st.read_bytes));
-  w.Counter("spool_partition_fsyncs_total",
-            "fdatasync calls for appends and flushes (group commit shares "
-            "them).",
-            l, static_cast<double>(st.syncs));
-  w.Counter("spool_partition_segment_rolls_total", "Segments rolled.", l,
-            static_cast<double>(st.rolls));
-  w.Counter("spool_partition_deleted_segments_total",
-            "Segments deleted by retention and log-start moves.", l,
-            static_cast<double>(st.deleted_segments));
-  w.Counter("spool_partition_deleted_bytes_total",
-            "Bytes of segments deleted by retention and log-start moves.", l,
-            static_cast<double>(st.deleted_bytes));
+  Write(w, kLogMetrics, l, st);
   if (st.cleaner_runs > 0 || st.dirty_ratio > 0) {
-    w.Gauge("spool_partition_dirty_ratio",
-            "Dirty bytes / cleanable bytes of a compacted partition, as "
-            "last computed.",
-            l, st.dirty_ratio);
-    w.Counter("spool_partition_cleaner_runs_total",
-              "Compactions of the partition that swapped segments.", l,
-              static_cast<double>(st.cleaner_runs));
-    w.Counter("spool_partition_cleaner_read_bytes_total",
-              "Bytes the cleaner read (both passes).", l,
-              static_cast<double>(st.cleaner_bytes_read));
-    w.Counter("spool_partition_cleaner_written_bytes_total",
-              "Bytes of cleaned segments written.", l,
-              static_cast<double>(st.cleaner_bytes_written));
-    w.Counter("spool_partition_cleaner_reclaimed_bytes_total",
-              "Bytes freed by compaction.", l,
-              static_cast<double>(st.cleaner_bytes_reclaimed));
-    w.Counter("spool_partition_cleaner_removed_records_total",
-              "Records removed by compaction.", l,
-              static_cast<double>(st.cleaner_records_removed));
-    w.Counter("spool_partition_cleaner_seconds_total",
-              "Time spent compacting the partition (read bytes / this = "
-              "throughput).",
-              l, st.cleaner_seconds);
+    Write(w, kCleanerMetrics, l, st);
   }
-  w.Gauge("spool_partition_producers",
-          "Idempotent producers with state in the partition.", l,
-          static_cast<double>(st.producers));
-  w.Gauge("spool_partition_dedup_ids",
-          "Message ids in the de-duplication window.", l,
-          static_cast<double>(st.dedup_ids));
-  w.Counter("spool_partition_duplicates_total",
-            "Appends answered from an earlier copy instead of appended "
-            "(producer retries, repeated message ids).",
-            l, static_cast<double>(st.duplicates));
+  Write(w, kProducerMetrics, l, st);
 }
 
 }  // namespace

@@ -247,7 +247,7 @@ void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
     e.state = State::kDeadLettering;
     dead_letters_.insert(r.offset);
     stored_intents_.erase(it);
-    stored_deliveries_.erase(r.offset);
+    e.has_row = stored_deliveries_.erase(r.offset) > 0;
     return;
   }
   if (auto it = stored_deliveries_.find(r.offset);
@@ -506,16 +506,38 @@ absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
   return absl::OkStatus();
 }
 
-void PartitionQueue::Ack(int64_t offset, TableStore::Batch* batch) {
-  if (entries_.count(offset) == 0) return;
-  Done(offset, batch);
-  ++stats_.acked;
+void PartitionQueue::Ack(std::vector<int64_t> offsets,
+                         TableStore::Batch* batch) {
+  // As Done() for each, but runs of consecutive offsets are marked done
+  // together: one range row per run rather than one rewrite per record.
+  std::sort(offsets.begin(), offsets.end());
+  std::vector<int64_t> done;
+  done.reserve(offsets.size());
+  for (int64_t offset : offsets) {
+    auto it = entries_.find(offset);
+    if (it == entries_.end()) continue;  // not in flight, or a repeat
+    if (it->second.has_row) {
+      batch->Delete(Table::kSubscriptions,
+                    SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
+    }
+    RemoveEntry(offset);
+    done.push_back(offset);
+    ++stats_.acked;
+  }
+  for (size_t i = 0; i < done.size();) {
+    size_t j = i + 1;
+    while (j < done.size() && done[j] == done[j - 1] + 1) ++j;
+    MarkDone(done[i], done[j - 1] + 1, batch);
+    i = j;
+  }
 }
 
 void PartitionQueue::Done(int64_t offset, TableStore::Batch* batch) {
   auto it = entries_.find(offset);
   if (it == entries_.end()) return;
-  const bool had_row = it->second.has_row || it->second.attempts > 0;
+  // Only rows that were written: first deliveries the mark covers have
+  // none, and deleting a missing key would still write a tombstone.
+  const bool had_row = it->second.has_row;
   RemoveEntry(offset);
   MarkDone(offset, offset + 1, batch);
   if (had_row) {

@@ -62,7 +62,7 @@ class PartitionQueue {
     State state = State::kAvailable;
     absl::Time time = absl::InfinitePast();  // deadline / visible / parked
     std::string reason;
-    bool has_row = false;             // a delivery row may exist
+    bool has_row = false;             // a delivery row was written
     std::optional<IntentRow> intent;  // written dead-letter intent
   };
 
@@ -122,8 +122,9 @@ class PartitionQueue {
   // OK if `d` is the record's current delivery; kFailedPrecondition
   // otherwise. *done: the record is already done (OK is returned).
   absl::Status CheckDelivery(const Delivery& d, bool* done) const;
-  // Marks the record done. REQUIRES: it is an entry.
-  void Ack(int64_t offset, TableStore::Batch* batch);
+  // Marks the records done (offsets that are not entries are skipped),
+  // writing one range row per run of consecutive offsets.
+  void Ack(std::vector<int64_t> offsets, TableStore::Batch* batch);
   // REQUIRES: CheckDelivery OK and not done.
   void Nack(int64_t offset, absl::Time now, std::optional<absl::Duration> delay,
             std::string_view reason, TableStore::Batch* batch);

@@ -185,7 +185,10 @@ absl::Status SubscriptionsImpl::Ack(std::string_view topic,
   }
   TableStore::Batch batch;
   for (auto& [part, ds] : locked) {
-    for (const Delivery* d : *ds) part->queue.Ack(d->offset, &batch);
+    std::vector<int64_t> offsets;
+    offsets.reserve(ds->size());
+    for (const Delivery* d : *ds) offsets.push_back(d->offset);
+    part->queue.Ack(std::move(offsets), &batch);
   }
   for (auto& [part, ds] : locked) part->queue.FlushRows(&batch);
   SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
