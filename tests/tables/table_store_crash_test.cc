@@ -276,8 +276,10 @@ struct InjectedFault {
   absl::StatusCode code;
 };
 
-// An I/O error in the write path fails that call with a clear status and
-// loses nothing synced before it.
+// An I/O error in the write path fails that call with a clear status while
+// the fault lasts, loses nothing synced before it, and once the fault
+// clears the tables take writes again without the caller reopening them
+// (the store reopens RocksDB itself).
 TEST_F(TableStoreCrashTest, WalErrorsFailTheWriteAndLoseNothingSynced) {
   const InjectedFault kFaults[] = {
       {"wal write EIO",
@@ -301,20 +303,27 @@ TEST_F(TableStoreCrashTest, WalErrorsFailTheWriteAndLoseNothingSynced) {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->Put(Table::kCatalog, "before", "1", true).ok());
-    fs_->InjectFault(fault.spec);
+    ASSERT_TRUE(store->Put(Table::kCatalog, "unsynced", "u", false).ok());
+    FaultSpec sticky = fault.spec;
+    sticky.sticky = true;
+    fs_->InjectFault(sticky);
     EXPECT_TRUE(HasStatus(store->Put(Table::kCatalog, "failed", "2", true),
                           fault.code,
                           "put catalog key \"failed\" tables at /data/tables"));
     EXPECT_TRUE(HasStatus(store->Put(Table::kCatalog, "failed", "2", true),
                           fault.code, "[injected fault]"))
-        << "later writes report the same error until reopened";
+        << "later writes fail too while the fault lasts";
     fs_->ClearFaults();
+    EXPECT_TRUE(store->Put(Table::kCatalog, "after", "3", true).ok())
+        << "the fault has cleared";
+    EXPECT_EQ(store->Get(Table::kCatalog, "unsynced")->value_or("<none>"), "u");
     store.reset();
     fs_->SimulatePowerLoss();
     store = OpenStore();
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(store->Get(Table::kCatalog, "before")->value_or("<none>"), "1");
-    EXPECT_TRUE(store->Put(Table::kCatalog, "after", "3", true).ok());
+    EXPECT_EQ(store->Get(Table::kCatalog, "after")->value_or("<none>"), "3");
+    EXPECT_TRUE(store->Put(Table::kCatalog, "later", "4", true).ok());
   }
 }
 
@@ -342,18 +351,26 @@ TEST_F(TableStoreCrashTest, FlushErrorsAreReportedAndLoseNothingSynced) {
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->Put(Table::kOffsets, "synced", "1", true).ok());
     ASSERT_TRUE(store->Put(Table::kOffsets, "unsynced", "2", false).ok());
-    fs_->InjectFault(fault.spec);
+    FaultSpec sticky = fault.spec;
+    sticky.sticky = true;
+    fs_->InjectFault(sticky);
     EXPECT_TRUE(
         HasStatus(store->Flush(), fault.code, "flush tables at /data/tables"));
-    fs_->ClearFaults();
-    EXPECT_TRUE(HasStatus(store->Put(Table::kOffsets, "after", "3", true),
+    EXPECT_TRUE(HasStatus(store->Put(Table::kOffsets, "during", "3", true),
                           fault.code, "[injected fault]"))
-        << "writes stop after a failed flush, until reopened";
+        << "writes stop after a failed flush while the fault lasts";
+    fs_->ClearFaults();
+    EXPECT_TRUE(store->Put(Table::kOffsets, "after", "4", true).ok())
+        << "the fault has cleared";
+    EXPECT_TRUE(store->Flush().ok());
     store.reset();
     fs_->SimulatePowerLoss();
     store = OpenStore();
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(store->Get(Table::kOffsets, "synced")->value_or("<none>"), "1");
+    EXPECT_EQ(store->Get(Table::kOffsets, "unsynced")->value_or("<none>"), "2")
+        << "flushed after the fault cleared";
+    EXPECT_EQ(store->Get(Table::kOffsets, "after")->value_or("<none>"), "4");
   }
 }
 

@@ -41,9 +41,17 @@ void Throttle(const CleanerControl& control, int64_t bytes) {
 }
 
 absl::Status ReadError(const Segment& seg, const FileBatchReader& reader) {
-  return absl::DataLossError(absl::StrFormat(
-      "cleaning %s: cannot read the batch at position %d: %s", seg.log_path(),
-      reader.valid_end(), reader.status().message()));
+  // A failed read keeps its I/O code (a full disk, EIO: retry later); only
+  // a batch that does not validate is data loss.
+  const absl::StatusCode code =
+      reader.stop() == FileBatchReader::Stop::kIoError && !reader.status().ok()
+          ? reader.status().code()
+          : absl::StatusCode::kDataLoss;
+  return absl::Status(
+      code, absl::StrFormat("cleaning %s: cannot read the batch at position "
+                            "%d: %s",
+                            seg.log_path(), reader.valid_end(),
+                            reader.status().message()));
 }
 
 // Calls fn(batch) for every batch of `seg`.

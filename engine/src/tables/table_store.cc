@@ -103,6 +103,7 @@ struct TableStore::Parts {
   std::string path;
   bool read_only = false;
   bool sync_writes = true;
+  size_t block_cache_bytes = 0;
   std::shared_ptr<RocksDbFileSystem> rocksdb_fs;
   std::unique_ptr<rocksdb::Env> env;
   rocksdb::DB* db = nullptr;
@@ -184,6 +185,7 @@ absl::StatusOr<std::unique_ptr<TableStore>> TableStore::Open(
   parts.path = options.path;
   parts.read_only = options.read_only;
   parts.sync_writes = options.sync_writes;
+  parts.block_cache_bytes = options.block_cache_bytes;
   parts.rocksdb_fs = std::make_shared<RocksDbFileSystem>(fs);
   parts.env = NewRocksDbEnv(parts.rocksdb_fs);
   SPOOL_RETURN_IF_ERROR(
@@ -201,6 +203,7 @@ TableStore::TableStore(Parts parts)
       sync_writes_(parts.sync_writes),
       rocksdb_fs_(std::move(parts.rocksdb_fs)),
       env_(std::move(parts.env)),
+      block_cache_bytes_(parts.block_cache_bytes),
       db_(parts.db),
       handles_(parts.handles),
       all_handles_(std::move(parts.all_handles)) {}
@@ -214,11 +217,12 @@ absl::Status TableStore::Close() {
   MutexLock lock(&mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;  // no new Pin from here on
-  while (pins_ > 0) unpinned_.Wait(&mu_);
+  while (pins_ > 0 || reopening_) unpinned_.Wait(&mu_);
   return CloseDb();
 }
 
-absl::Status TableStore::CloseDb() {
+absl::Status TableStore::CloseDb() const {
+  if (db_ == nullptr) return absl::OkStatus();  // a reopen failed
   for (rocksdb::ColumnFamilyHandle* handle : all_handles_) {
     // Only fails for the DB's own default handle, which is not among these.
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
@@ -231,12 +235,90 @@ absl::Status TableStore::CloseDb() {
   return FromRocksDb(s, "close", path_);
 }
 
+// --- Reopening after an I/O error -------------------------------------------
+//
+// After an I/O error in a write, a flush or a compaction RocksDB refuses
+// writes (its background error). DB::Resume() is no way out in the RocksDB
+// this builds with: after a failed WAL append or sync it can keep writing
+// to the WAL writer that saw the error, which fails (or, with assertions,
+// aborts) every later write. Closing and opening the database is the path
+// a crash takes, and is tested as such: the WAL is replayed up to its first
+// bad record (point-in-time recovery), the replayed data is flushed to new
+// SST files and the WAL that saw the error is retired, and writes go to a
+// new WAL. Everything acknowledged before the error is in the replayed
+// prefix (the fault-injecting file system, like a process crash, keeps
+// unsynced data; a real failed fdatasync may have dropped it, docs/io.md).
+// The write that failed may be replayed too (its outcome was unknown).
+
+void TableStore::MarkBroken() const {
+  MutexLock lock(&mu_);
+  broken_ = true;
+}
+
+absl::Status TableStore::ReopenIfBroken(std::string_view operation) const {
+  MutexLock lock(&mu_);
+  while (reopening_) unpinned_.Wait(&mu_);
+  if (!broken_ || closed_) return absl::OkStatus();
+  reopening_ = true;  // no new Pin from here on
+  // Calls in progress end soon; a Pin held by this thread (a Scan callback
+  // that writes) would never go: give up after a while, the next call
+  // tries again.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (pins_ > 0 && !closed_) {
+    if (unpinned_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  absl::Status s;
+  if (closed_) {
+    s = absl::OkStatus();  // Close() takes over
+  } else if (pins_ > 0) {
+    s = absl::UnavailableError(absl::StrFormat(
+        "%s tables at %s: reopening after an I/O error: calls still in "
+        "progress",
+        operation, path_));
+  } else {
+    CloseDb().IgnoreError();  // it reports the error that stopped it
+    TableStoreOptions options;
+    options.path = path_;
+    options.block_cache_bytes = block_cache_bytes_;
+    rocksdb::DB* db = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    s = OpenDb(options, env_.get(), &db, &handles);
+    if (s.ok()) {
+      db_ = db;
+      all_handles_ = std::move(handles);
+      for (rocksdb::ColumnFamilyHandle* handle : all_handles_) {
+        std::optional<Table> table = TableNamed(handle->GetName());
+        if (table) handles_[static_cast<size_t>(*table)] = handle;
+      }
+      broken_ = false;
+    } else {
+      // RocksDB's open probes the file system and can turn an I/O error
+      // into another code ("Direct I/O is not supported", "options
+      // incompatible with filesystem"): the cause is the fault, unavailable
+      // until it clears. A full disk and corruption keep their codes.
+      const absl::StatusCode code =
+          absl::IsResourceExhausted(s) || absl::IsDataLoss(s)
+              ? s.code()
+              : absl::StatusCode::kUnavailable;
+      s = absl::Status(
+          code,
+          absl::StrFormat("%s tables at %s: reopening after an I/O error: %s",
+                          operation, path_, s.message()));
+    }
+  }
+  reopening_ = false;
+  unpinned_.SignalAll();
+  return s;
+}
+
 // --- Pins ----------------------------------------------------------------
 
 TableStore::Pin::Pin(const TableStore* store, std::string_view operation,
                      bool write)
     : store_(store) {
   MutexLock lock(&store->mu_);
+  while (store->reopening_ && !store->closed_)
+    store->unpinned_.Wait(&store->mu_);
   if (store->closed_) {
     status_ = absl::FailedPreconditionError(absl::StrFormat(
         "%s tables at %s: the tables are closed", operation, store->path_));
@@ -244,6 +326,11 @@ TableStore::Pin::Pin(const TableStore* store, std::string_view operation,
     status_ = absl::FailedPreconditionError(
         absl::StrFormat("%s tables at %s: the tables are open read-only",
                         operation, store->path_));
+  } else if (store->db_ == nullptr) {
+    status_ = absl::UnavailableError(absl::StrFormat(
+        "%s tables at %s: the tables could not be reopened after an I/O "
+        "error; the next call tries again",
+        operation, store->path_));
   } else {
     ++store->pins_;
   }
@@ -252,7 +339,7 @@ TableStore::Pin::Pin(const TableStore* store, std::string_view operation,
 TableStore::Pin::~Pin() {
   if (!status_.ok()) return;
   MutexLock lock(&store_->mu_);
-  if (--store_->pins_ == 0 && store_->closed_) {
+  if (--store_->pins_ == 0 && (store_->closed_ || store_->reopening_)) {
     store_->unpinned_.SignalAll();
   }
 }
@@ -301,6 +388,7 @@ absl::Status TableStore::Write(const Batch& batch) {
 }
 
 absl::Status TableStore::Write(const Batch& batch, bool sync) {
+  SPOOL_RETURN_IF_ERROR(ReopenIfBroken(Verb(batch)));
   Pin pin(this, Verb(batch), /*write=*/true);
   SPOOL_RETURN_IF_ERROR(pin.status());
   if (batch.empty()) return absl::OkStatus();
@@ -310,6 +398,7 @@ absl::Status TableStore::Write(const Batch& batch, bool sync) {
   options.sync = sync;
   rocksdb::Status s = db_->Write(options, &write_batch);
   if (s.ok()) return absl::OkStatus();
+  if (s.IsIOError()) MarkBroken();
   return FromRocksDb(s, DescribeWrite(batch), path_);
 }
 
@@ -387,19 +476,23 @@ absl::Status TableStore::AddDeletePrefix(Table table, std::string_view prefix,
 }
 
 absl::Status TableStore::Flush() {
+  SPOOL_RETURN_IF_ERROR(ReopenIfBroken("flush"));
   Pin pin(this, "flush", /*write=*/true);
   SPOOL_RETURN_IF_ERROR(pin.status());
   std::vector<rocksdb::ColumnFamilyHandle*> handles(handles_.begin(),
                                                     handles_.end());
   rocksdb::FlushOptions options;
   options.wait = true;
-  return FromRocksDb(db_->Flush(options, handles), "flush", path_);
+  rocksdb::Status s = db_->Flush(options, handles);
+  if (s.IsIOError()) MarkBroken();
+  return FromRocksDb(s, "flush", path_);
 }
 
 // --- Reads ---------------------------------------------------------------
 
 absl::StatusOr<std::optional<std::string>> TableStore::Get(
     Table table, std::string_view key) const {
+  SPOOL_RETURN_IF_ERROR(ReopenIfBroken("get"));
   Pin pin(this, "get", /*write=*/false);
   SPOOL_RETURN_IF_ERROR(pin.status());
   rocksdb::ColumnFamilyHandle* handle = Handle(table);
@@ -415,6 +508,7 @@ absl::StatusOr<std::optional<std::string>> TableStore::Get(
 absl::Status TableStore::Scan(
     Table table, std::string_view prefix,
     absl::FunctionRef<bool(std::string_view, std::string_view)> fn) const {
+  SPOOL_RETURN_IF_ERROR(ReopenIfBroken("scan"));
   Pin pin(this, "scan", /*write=*/false);
   SPOOL_RETURN_IF_ERROR(pin.status());
   rocksdb::ColumnFamilyHandle* handle = Handle(table);
@@ -438,6 +532,7 @@ absl::Status TableStore::Scan(
 }
 
 absl::StatusOr<std::vector<TableStats>> TableStore::Stats() const {
+  SPOOL_RETURN_IF_ERROR(ReopenIfBroken("stats"));
   Pin pin(this, "stats", /*write=*/false);
   SPOOL_RETURN_IF_ERROR(pin.status());
   std::vector<TableStats> stats;

@@ -48,7 +48,12 @@
 // read-only store, or tables in use by another process ("tables at <path>
 // are in use by another process"). Messages name the operation and the
 // path. After an I/O error in a write or a flush RocksDB stops accepting
-// writes (its background error); close and reopen to recover.
+// writes (its background error). The store then closes and reopens the
+// database before the next call uses it (replaying the WAL, as after a
+// crash), so calls work again as soon as the fault clears; while it
+// persists they fail with the fault's code and a message naming the path.
+// A write that failed may or may not be applied after the reopen
+// (table_store.cc, docs/tables.md).
 //
 // Thread-safe. Close() waits for calls in progress; calls after it fail.
 
@@ -249,8 +254,15 @@ class TableStore {
   // What `batch` does, for error messages ("put catalog key \"t\"", ...).
   // REQUIRES: !batch.empty().
   static std::string DescribeWrite(const Batch& batch);
-  // Destroys the handles and the database. REQUIRES: closed_, no Pin held.
-  absl::Status CloseDb() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Destroys the handles and the database. REQUIRES: closed_ or
+  // reopening_, no Pin held.
+  absl::Status CloseDb() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After an I/O error stopped RocksDB (broken_), closes and opens the
+  // database again once no call is using it. OK if it is open and not
+  // broken (then or already); else why not.
+  absl::Status ReopenIfBroken(std::string_view operation) const;
+  // Marks the database for a reopen after an I/O error `s` of a call.
+  void MarkBroken() const;
 
   // Constant after construction.
   const std::string path_;
@@ -267,12 +279,19 @@ class TableStore {
   // Signalled when the last Pin goes after Close() began.
   mutable CondVar unpinned_;
 
-  // Set at construction; used by calls holding a Pin; destroyed by Close()
-  // once no Pin is held and none can be taken (so not guarded by mu_).
-  rocksdb::DB* db_ = nullptr;
-  std::array<rocksdb::ColumnFamilyHandle*, kNumTables> handles_ = {};
+  const size_t block_cache_bytes_;
+  // An I/O error stopped RocksDB: reopen before the next call.
+  mutable bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  // A reopen is waiting for Pins to go or opening; no new Pin meanwhile.
+  mutable bool reopening_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Set at construction; used by calls holding a Pin; replaced by a reopen
+  // and destroyed by Close(), each once no Pin is held and none can be
+  // taken (so not guarded by mu_). Null after a failed reopen.
+  mutable rocksdb::DB* db_ = nullptr;
+  mutable std::array<rocksdb::ColumnFamilyHandle*, kNumTables> handles_ = {};
   // Every handle Open() got, ours and those of unknown column families.
-  std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;
+  mutable std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;
 };
 
 }  // namespace spool
