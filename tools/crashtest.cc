@@ -57,6 +57,14 @@ void PrintResult(const std::string& mode, uint64_t seed,
       r.acked_records, r.verify.records_scanned, r.verify.records_checked,
       r.verify.records_lost_allowed, r.verify.commits_checked,
       r.verify.retries_checked);
+  std::cout << absl::StrFormat(
+      "  %d records removed by compaction and %d by retention (allowed); "
+      "queues: %d acks checked not redelivered, %d unsynced acks undone by "
+      "power losses (allowed), %d redeliveries matched the log, %d dead "
+      "letters found\n",
+      r.verify.records_compacted_allowed, r.verify.records_retention_allowed,
+      r.verify.queue_acks_checked, r.verify.queue_acks_lost_allowed,
+      r.verify.queue_deliveries_checked, r.verify.dead_letters_checked);
 }
 
 int RunCrashtest(int argc, char** argv) {

@@ -6,9 +6,12 @@
 // a durability promise; group commits; topics created; flushes). A Model
 // collects the acknowledgements and, after a crash and reopen, checks the
 // engine against them (Model::Verify): every record that had to survive is
-// present once, at its offset, byte for byte; offsets are dense and
-// monotonic; every batch read back validates; synced commits hold; the
-// catalog matches the partition directories. Two drivers crash it:
+// present once, at its offset, byte for byte; offsets are monotonic and
+// only compaction leaves gaps (only retention moves the log start); every
+// batch read back validates; synced commits hold; no acknowledged queue
+// ack is redelivered and every rejected record is in the dead-letter topic
+// once; the catalog matches the partition directories. Two drivers crash
+// it:
 //
 //   * kill mode (RunKillMode): the workload runs in a child process on the
 //     POSIX file system and reports acknowledgements over a pipe; the
@@ -35,6 +38,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -54,6 +58,8 @@ struct Ack {
     kDurable = 'D',       // Offsets() reported durable_offset = offset
     kSubscription = 'S',  // subscription `group` created on topic
     kQueueAck = 'Q',      // subscription `group` acked topic/partition/offset
+    kDeadLetter = 'X',    // subscription `group` rejected topic/partition/
+                          // offset: done, and in the dead-letter topic
   };
   Kind kind = Kind::kRecords;
   std::string topic;
@@ -87,8 +93,23 @@ ExpectedRecord MakeRecord(const std::string& topic, int32_t partition,
 std::string MakeIdempotentBatch(const Ack& ack);
 
 // The engine configuration every mode uses: small segments and indexes so
-// that rolls happen, a short flush interval.
+// that rolls happen, a short flush interval, no time-based retention.
 TopicConfig CrashTopicConfig(int32_t partitions, Durability durability);
+
+// What the workload does with a topic, told by its name: "c..." topics are
+// compacted (cleanup policy compact, 4 KiB segments, cleaned by the
+// background cleaner and by Compact operations), "r..." topics have
+// size-based retention (8 KiB, 4 KiB segments), kDeadLetterTopic takes
+// the records the queue operations reject, the rest ("t...") keep
+// everything.
+enum class TopicKind { kPlain, kCompacted, kRetention, kDeadLetter };
+inline constexpr char kDeadLetterTopic[] = "dlq";
+inline constexpr char kQueueTopic[] = "t0";
+inline constexpr char kSubscriptionName[] = "s";
+TopicKind KindOfTopic(std::string_view topic);
+// CrashTopicConfig with the settings of the topic's kind.
+TopicConfig CrashTopicConfigFor(std::string_view topic, int32_t partitions,
+                                Durability durability);
 
 // Collects acknowledgements and checks an engine against them.
 // Single-threaded.
@@ -102,8 +123,12 @@ class Model {
     int64_t records_lost_allowed = 0;  // unsynced records a power loss took
     int64_t commits_checked = 0;
     int64_t retries_checked = 0;  // idempotent retries answered duplicate
-    int64_t queue_deliveries_checked = 0;  // redeliveries after a crash
-    int64_t queue_acks_lost_allowed = 0;   // unsynced acks a power loss took
+    int64_t queue_deliveries_checked = 0;   // redeliveries after a crash
+    int64_t queue_acks_lost_allowed = 0;    // unsynced acks a power loss took
+    int64_t queue_acks_checked = 0;         // acks that had to hold, held
+    int64_t dead_letters_checked = 0;       // rejected records found in dlq
+    int64_t records_compacted_allowed = 0;  // superseded records compacted
+    int64_t records_retention_allowed = 0;  // records below the log start
   };
   // Checks `engine` (just reopened, or live after faults cleared) against
   // the acknowledgements. `power_lost`: a power loss happened since the
@@ -148,6 +173,9 @@ class Model {
                              VerifyStats* stats);
   absl::Status VerifyQueues(Engine& engine, bool power_lost,
                             VerifyStats* stats);
+  // The dead-letter topic: copies of rejected records, each once, every
+  // acknowledged rejection there.
+  absl::Status VerifyDeadLetters(Engine& engine, VerifyStats* stats);
 
   std::map<std::string, int32_t> topics_;
   std::map<TopicPartition, Partition> partitions_;
@@ -156,6 +184,8 @@ class Model {
   std::map<std::pair<std::string, std::string>,
            std::map<TopicPartition, std::map<int64_t, bool>>>
       queue_acks_;
+  // Rejected records (of kQueueTopic), by partition and offset.
+  std::set<std::pair<int32_t, int64_t>> dead_lettered_;
   int64_t acked_records_ = 0;
 };
 
@@ -167,9 +197,9 @@ class Workload {
     int max_topics = 5;
     int max_partitions = 4;
     int groups = 2;
-    // Shared-subscription operations (receive / ack / nack) on topic t0
-    // Off: work queues were still in progress (docs/crash-testing.md).
-    bool queues = false;
+    // Shared-subscription operations (receive / ack / nack / reject) on
+    // kQueueTopic, dead-lettering to kDeadLetterTopic.
+    bool queues = true;
     // Advanced by the workload (power mode), so interval flushes and
     // time-based background work happen; null in kill mode.
     ManualClock* clock = nullptr;
@@ -196,6 +226,9 @@ class Workload {
   absl::Status Flush();
   absl::Status ObserveDurable();
   absl::Status QueueStep();
+  absl::Status Subscribe();
+  // Retention on a retention topic, or compaction of a compacted partition.
+  absl::Status Maintain();
   TopicPartition RandomPartition();
 
   Engine* engine_;

@@ -93,6 +93,9 @@ EngineOptions KillModeEngineOptions(const std::string& dir) {
   o.shards = 2;
   o.checkpoint_interval = absl::Milliseconds(200);
   o.topic_defaults = CrashTopicConfig(2, Durability::kNone);
+  // Retention and compaction in the background while the child works.
+  o.retention_check_interval = absl::Milliseconds(50);
+  o.cleaner_check_interval = absl::Milliseconds(50);
   return o;
 }
 

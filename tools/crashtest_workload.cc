@@ -1,7 +1,7 @@
 // The randomized workload of spool crashtest (crashtest.h).
 //
 // Operations and their weights (out of 100):
-//   37 produce: 1-8 records to a random partition, durability none,
+//   34 produce: 1-8 records to a random partition, durability none,
 //      interval or sync at random (per call)
 //   20 idempotent append: a batch with this workload's producer id and the
 //      partition's next sequence; a third of them are sent twice at once
@@ -10,14 +10,16 @@
 //      end] on a random partition, synced or not
 //    8 observe the durable offset of a random partition
 //    4 flush everything
-//    3 create a topic (up to max_topics)
+//    3 create a topic (up to max_topics): t0, c1, r2, t3, c4, ... (the
+//      letter is the kind: KindOfTopic)
 //    5 advance the manual clock (power mode), else another produce
-//    8 queue: subscription "s" on t0 (unlimited deliveries): receive 1-5
-//      records under a one-hour lease, then ack some of what is held
-//      (synced or not), nack some (redelivered at once), keep the rest
-// Compaction/retention (issue 8) slot in here as a further weight once the
-// engine has them.
-
+//    8 queue: subscription "s" on t0 (unlimited deliveries, dead letters
+//      to "dlq"): receive 1-5 records under a one-hour lease, then of what
+//      is held ack half (synced or not, in one call), nack a fifth
+//      (redelivered at once), reject a tenth (dead-lettered), keep the rest
+//    3 maintenance: retention on a retention topic, or Compact on a
+//      partition of a compacted topic (the cleaner and the retention
+//      thread also run in the background)
 #include <string>
 #include <vector>
 
@@ -38,6 +40,7 @@ absl::Status Workload::Init() {
   auto topics = engine_->ListTopics();
   if (!topics.ok()) return topics.status();
   for (const std::string& t : *topics) {
+    if (t == kDeadLetterTopic) continue;  // written by the engine only
     auto n = engine_->PartitionCount(t);
     if (!n.ok()) return n.status();
     topics_[t] = *n;
@@ -55,6 +58,7 @@ absl::Status Workload::Init() {
 absl::Status Workload::Step() {
   ++ops_;
   const int r = static_cast<int>(rng_() % 100);
+  if (r < 3) return Maintain();
   if (r < 37) return Produce();
   if (r < 45) return options_.queues ? QueueStep() : Produce();
   if (r < 65) return IdempotentAppend();
@@ -81,12 +85,15 @@ TopicPartition Workload::RandomPartition() {
 }
 
 absl::Status Workload::CreateTopic() {
-  std::string name = absl::StrFormat("t%d", topics_.size());
+  static constexpr char kKinds[] = {'t', 'c', 'r'};
+  std::string name =
+      absl::StrFormat("%c%d", kKinds[topics_.size() % 3], topics_.size());
   while (topics_.contains(name)) name += "x";
   const int32_t partitions =
       1 + static_cast<int32_t>(rng_() % options_.max_partitions);
   const Durability d = static_cast<Durability>(rng_() % 3);
-  absl::Status s = engine_->CreateTopic(name, CrashTopicConfig(partitions, d));
+  absl::Status s =
+      engine_->CreateTopic(name, CrashTopicConfigFor(name, partitions, d));
   if (!s.ok()) return s;
   topics_[name] = partitions;
   Ack a;
@@ -241,53 +248,112 @@ absl::Status Workload::ObserveDurable() {
 
 namespace spool::crashtest {
 
+absl::Status Workload::Subscribe() {
+  // The dead-letter topic first: the subscription names it.
+  absl::Status s = engine_->CreateTopic(
+      kDeadLetterTopic,
+      CrashTopicConfigFor(kDeadLetterTopic, 1, Durability::kNone));
+  if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
+  Ack t;
+  t.kind = Ack::Kind::kTopic;
+  t.topic = kDeadLetterTopic;
+  t.count = 1;
+  on_ack_(t);
+  SubscriptionConfig c;
+  c.lease = absl::Hours(1);
+  c.max_deliveries = 0;
+  c.dead_letter_topic = kDeadLetterTopic;
+  s = engine_->subscriptions().CreateSubscription(kQueueTopic,
+                                                  kSubscriptionName, c);
+  if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
+  subscribed_ = true;
+  Ack a;
+  a.kind = Ack::Kind::kSubscription;
+  a.topic = kQueueTopic;
+  // (Not `a.group = kSubscriptionName`: GCC 12 at -O3 warns, wrongly,
+  // -Wrestrict on assigning this one-character literal.)
+  a.group = std::string(kSubscriptionName);
+  on_ack_(a);
+  return absl::OkStatus();
+}
+
 absl::Status Workload::QueueStep() {
   Subscriptions& subs = engine_->subscriptions();
   if (!subscribed_) {
-    if (!topics_.contains("t0")) return absl::OkStatus();
-    SubscriptionConfig c;
-    c.lease = absl::Hours(1);
-    c.max_deliveries = 0;
-    absl::Status s = subs.CreateSubscription("t0", "s", c);
-    if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
-    subscribed_ = true;
-    Ack a;
-    a.kind = Ack::Kind::kSubscription;
-    a.topic = "t0";
-    a.group = "s";
-    on_ack_(a);
+    if (!topics_.contains(kQueueTopic)) return absl::OkStatus();
+    absl::Status s = Subscribe();
+    if (!s.ok()) return s;
   }
-  auto got = subs.Receive(
-      "t0", "s", {.max_records = 1 + static_cast<int32_t>(rng_() % 5)});
+  auto got =
+      subs.Receive(kQueueTopic, kSubscriptionName,
+                   {.max_records = 1 + static_cast<int32_t>(rng_() % 5)});
   if (!got.ok()) return got.status();
   for (const ReceivedRecord& r : *got) held_.push_back(r.delivery);
   std::vector<Delivery> keep, ack;
-  for (const Delivery& d : held_) {
+  std::vector<Delivery> held = std::move(held_);
+  held_.clear();
+  absl::Status failed;
+  for (const Delivery& d : held) {
     const int what = static_cast<int>(rng_() % 10);
-    if (what < 5) {
+    if (!failed.ok() || what >= 8) {
+      keep.push_back(d);
+    } else if (what < 5) {
       ack.push_back(d);
     } else if (what < 7) {
-      absl::Status s = subs.Nack("t0", "s", d, absl::ZeroDuration());
-      if (!s.ok()) return s;
+      failed =
+          subs.Nack(kQueueTopic, kSubscriptionName, d, absl::ZeroDuration());
     } else {
-      keep.push_back(d);
+      failed = subs.Reject(kQueueTopic, kSubscriptionName, d, "crashtest");
+      if (failed.ok()) {
+        Ack a;
+        a.kind = Ack::Kind::kDeadLetter;
+        a.topic = kQueueTopic;
+        a.partition = d.partition;
+        a.offset = d.offset;
+        a.durable = true;
+        a.group = std::string(kSubscriptionName);
+        on_ack_(a);
+      }
     }
   }
+  // A delivery whose Nack or Reject failed is in an unknown state: dropped.
   held_ = std::move(keep);
+  if (!failed.ok()) return failed;
   if (ack.empty()) return absl::OkStatus();
   const bool sync = rng_() % 2 == 0;
-  absl::Status s = subs.Ack("t0", "s", ack, {.sync = sync});
+  absl::Status s =
+      subs.Ack(kQueueTopic, kSubscriptionName, ack, {.sync = sync});
   if (!s.ok()) return s;
   for (const Delivery& d : ack) {
     Ack a;
     a.kind = Ack::Kind::kQueueAck;
-    a.topic = "t0";
+    a.topic = kQueueTopic;
     a.partition = d.partition;
     a.offset = d.offset;
     a.durable = sync;
-    a.group = "s";
+    a.group = std::string(kSubscriptionName);
     on_ack_(a);
   }
+  return absl::OkStatus();
+}
+
+absl::Status Workload::Maintain() {
+  std::vector<std::string> compacted, retained;
+  for (const auto& [name, partitions] : topics_) {
+    if (KindOfTopic(name) == TopicKind::kCompacted) compacted.push_back(name);
+    if (KindOfTopic(name) == TopicKind::kRetention) retained.push_back(name);
+  }
+  if (rng_() % 2 == 0 && !retained.empty()) {
+    auto r = engine_->ApplyRetention(retained[rng_() % retained.size()]);
+    return r.ok() ? absl::OkStatus() : r.status();
+  }
+  if (compacted.empty()) return absl::OkStatus();
+  const std::string& topic = compacted[rng_() % compacted.size()];
+  const TopicPartition tp{topic,
+                          static_cast<int32_t>(rng_() % topics_.at(topic))};
+  auto r = engine_->Compact(tp);
+  // kAborted: retention changed the log meanwhile; a caller retries.
+  if (!r.ok() && !absl::IsAborted(r.status())) return r.status();
   return absl::OkStatus();
 }
 
