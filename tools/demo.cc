@@ -7,8 +7,9 @@
 // partitions (sticky assignment), consumes from its committed offsets,
 // committing as it goes, and its lag is printed before and after; then a
 // worker pool on a shared subscription where some tasks fail, are retried
-// and land in the dead-letter topic (demo_queue.cc); finally the
-// per-partition statistics.
+// and land in the dead-letter topic (demo_queue.cc); then a compacted
+// conversation-state topic (demo_state.cc); finally the per-partition
+// statistics.
 
 #include <algorithm>
 #include <atomic>
@@ -29,6 +30,7 @@
 #include "demo_queue.h"
 #include "spool/consumer_groups.h"
 #include "spool/engine.h"
+#include "tools/demo_state.h"
 
 namespace spool::cli {
 namespace {
@@ -268,7 +270,10 @@ int RunDemo(int argc, char** argv) {
             "producers append events keyed by conversation id, consumers read\n"
             "them back checking per-conversation order, a consumer group of\n"
             "two bots consumes them committing as it goes (its lag printed\n"
-            "before and after), then per-partition statistics are printed.");
+            "before and after), a worker pool on a shared subscription\n"
+            "retries failing tasks and dead-letters some, a compacted\n"
+            "conversation-state topic keeps the latest state per\n"
+            "conversation, then per-partition statistics are printed.");
   args.AddFlag({"data-dir", "DIR", "data directory to use (reused if present)",
                 "./spool-demo-data"})
       .AddFlag({"reset", "", "delete the data directory first"})
@@ -337,6 +342,8 @@ int RunDemo(int argc, char** argv) {
   s = RunConsumerGroup(**engine);
   if (!s.ok()) return Fail("demo", s);
   s = RunWorkerPool(**engine, /*tasks=*/2000, /*workers=*/4);
+  if (!s.ok()) return Fail("demo", s);
+  s = RunConversationState(**engine);
   if (!s.ok()) return Fail("demo", s);
   PrintStats(**engine);
   s = (*engine)->Close();

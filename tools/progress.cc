@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
@@ -15,6 +16,16 @@ namespace {
 constexpr uint64_t kCheckEveryBytes = 4 << 20;
 constexpr int kBarWidth = 30;
 
+// SPOOL_PROGRESS_DELAY_MS, or one second.
+absl::Duration DelayFromEnvironment() {
+  const char* text = std::getenv("SPOOL_PROGRESS_DELAY_MS");
+  int64_t ms = 0;
+  if (text != nullptr && absl::SimpleAtoi(text, &ms) && ms >= 0) {
+    return absl::Milliseconds(ms);
+  }
+  return absl::Seconds(1);
+}
+
 }  // namespace
 
 Progress::Progress(std::string label, uint64_t total_bytes, bool stdout_busy)
@@ -23,6 +34,7 @@ Progress::Progress(std::string label, uint64_t total_bytes, bool stdout_busy)
       enabled_(isatty(STDERR_FILENO) == 1 &&
                !(stdout_busy && isatty(STDOUT_FILENO) == 1) &&
                std::getenv("SPOOL_NO_PROGRESS") == nullptr),
+      delay_(DelayFromEnvironment()),
       start_(absl::Now()),
       last_draw_(absl::InfinitePast()) {
   next_check_ = kCheckEveryBytes;
@@ -31,7 +43,7 @@ Progress::Progress(std::string label, uint64_t total_bytes, bool stdout_busy)
 void Progress::Check() {
   next_check_ = done_ + kCheckEveryBytes;
   absl::Time now = absl::Now();
-  if (now - start_ < absl::Seconds(1)) return;
+  if (now - start_ < delay_) return;
   if (now - last_draw_ < absl::Milliseconds(100)) return;
   last_draw_ = now;
   Draw();

@@ -295,9 +295,17 @@ absl::StatusOr<std::vector<ParkedRecord>> SubscriptionsImpl::ListParked(
   SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
   SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(*sub));
   std::vector<ParkedRecord> out;
-  for (const PartPtr& part : parts) {
-    MutexLock lock(&part->mu);
-    std::vector<ParkedRecord> p = part->queue.Parked();
+  for (size_t i = 0; i < parts.size(); ++i) {
+    Part& part = *parts[i];
+    MutexLock lock(&part.mu);
+    // After a restart a parked record is only known once the window has
+    // read it from the log (its row is applied then): read it first.
+    TableStore::Batch batch;
+    SPOOL_RETURN_IF_ERROR(Fill(*sub, part.queue, static_cast<int32_t>(i),
+                               SIZE_MAX, clock_->Now(), &batch));
+    part.queue.FlushRows(&batch);
+    SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
+    std::vector<ParkedRecord> p = part.queue.Parked();
     out.insert(out.end(), p.begin(), p.end());
   }
   return out;
@@ -312,6 +320,9 @@ absl::Status SubscriptionsImpl::ResolveParked(std::string_view topic,
   {
     MutexLock lock(&part->mu);
     TableStore::Batch batch;
+    // As in ListParked: the window must have read the record.
+    SPOOL_RETURN_IF_ERROR(
+        Fill(*sub, part->queue, partition, SIZE_MAX, clock_->Now(), &batch));
     absl::Status s = part->queue.Resolve(offset, action, clock_->Now(), &batch);
     if (!s.ok()) return Refuse("resolve parked", topic, name, s);
     part->queue.FlushRows(&batch);
