@@ -76,15 +76,38 @@ void PartitionQueue::AdvanceMark() {
   }
 }
 
-void PartitionQueue::FinishLoad(TableStore::Batch* batch) {
+void PartitionQueue::FinishLoad(int64_t log_end, TableStore::Batch* batch) {
+  const int64_t stored_floor = floor_;
+  // Nothing is known about offsets the log does not have.
+  floor_ = std::min(floor_, log_end);
+  if (stored_mark_.has_value() && stored_mark_->first > log_end) {
+    stored_mark_->first = log_end;
+  }
+  if (mark_ > log_end) {
+    mark_ = log_end;
+    mark_dirty_ = true;
+  }
+  for (auto it = stored_deliveries_.lower_bound(log_end);
+       it != stored_deliveries_.end();) {
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowDelivery, partition_, it->first));
+    it = stored_deliveries_.erase(it);
+  }
+  for (auto it = stored_intents_.lower_bound(log_end);
+       it != stored_intents_.end();) {
+    batch->Delete(Table::kSubscriptions,
+                  SubRowKey(prefix_, kSubRowIntent, partition_, it->first));
+    it = stored_intents_.erase(it);
+  }
   // Stored ranges may overlap or reach below the floor (a gap found in
   // memory merged with them before a restart): normalize and rewrite.
   std::map<int64_t, int64_t> loaded;
   loaded.swap(ranges_);
-  const int64_t stored_floor = floor_;
-  for (const auto& [start, end] : loaded) {
+  for (const auto& [start, stored_end] : loaded) {
     batch->Delete(Table::kSubscriptions,
                   SubRowKey(prefix_, kSubRowRange, partition_, start));
+    const int64_t end = std::min(stored_end, log_end);
+    if (end <= start) continue;
     if (end <= floor_) continue;
     if (start <= floor_) {
       floor_ = end;

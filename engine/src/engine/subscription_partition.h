@@ -91,8 +91,11 @@ class PartitionQueue {
   // were delivered once, leased until at most `deadline_ms`.
   void LoadMark(int64_t mark, int64_t deadline_ms);
   // Merges overlapping stored ranges and deletes rows that are below the
-  // floor or redundant.
-  void FinishLoad(TableStore::Batch* batch);
+  // floor or redundant. State at or past `log_end` (the partition's log end
+  // now) is dropped: it is about records the log no longer has (a power
+  // loss took appends that were not yet durable, or the log was
+  // truncated), and records appended there later are new.
+  void FinishLoad(int64_t log_end, TableStore::Batch* batch);
 
   // --- Reading the log into the window ---------------------------------
   int64_t floor() const { return floor_; }

@@ -118,9 +118,12 @@ absl::StatusOr<SubscriptionsImpl::SubPtr> SubscriptionsImpl::LoadSub(
     }
   }
   TableStore::Batch cleanup;
-  for (PartPtr& part : parts) {
+  for (int32_t p = 0; p < count; ++p) {
+    SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o,
+                           engine_->Offsets({sub->stored.topic, p}));
+    PartPtr& part = parts[p];
     MutexLock lock(&part->mu);
-    part->queue.FinishLoad(&cleanup);
+    part->queue.FinishLoad(o.log_end_offset, &cleanup);
     part->queue.FlushRows(&cleanup);
   }
   SPOOL_RETURN_IF_ERROR(tables_->Write(cleanup, /*sync=*/false));
