@@ -751,6 +751,44 @@ TEST_F(PartitionLogTest, PreallocatedTailIsZerosTrimmedOnSealAndClose) {
   EXPECT_EQ(r->base_offset, end);
 }
 
+// A full disk cuts the zero-filling short: the write of zeros extends the
+// file part way and fails (as a short pwrite followed by ENOSPC does).
+// Sealing must still cut the file back to the data, or a later open, which
+// takes a sealed segment's size from the file system, publishes the zeros
+// (docs/crash-testing.md, power mode seed 12: a cleaned segment written and
+// sealed while the disk was full).
+TEST_F(PartitionLogTest, PreallocationCutShortByAFullDiskIsTrimmedOnSeal) {
+  LogConfig config = SmallConfig();
+  config.preallocate_bytes = 2048;
+  config.durability = Durability::kSync;
+  auto log = OpenLog(config);
+  auto seg = log->Segments().back();
+  const std::string path = seg->log_path();
+  // The disk is nearly full: the batch fits, only 300 bytes of its zeros do.
+  const std::string batch = MakeBatch(2, 100, 2000, 2);
+  const uint64_t data_end = batch.size();
+  fs_.SetCapacity(fs_.used_bytes() + data_end + 300);
+  absl::StatusOr<LogAppendResult> r = log->Append(batch);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(seg->size(), data_end);
+  ASSERT_EQ(fs_.ReadFile(path)->size(), data_end + 300);  // cut-short zeros
+  // Closing seals the segment, with the disk still full (truncating and
+  // syncing need no space): the file must end at the data.
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(fs_.ReadFile(path)->size(), data_end);
+  fs_.SetCapacity(FaultInjectionFileSystem::kUnlimitedCapacity);
+  log.reset();
+  seg.reset();
+  // A clean open trusts the file size: the batch and nothing else.
+  auto reopened = OpenLog(config, nullptr, /*clean=*/true);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->log_end_offset(), 2);
+  EXPECT_EQ(ReadAll(*reopened).size(), 1u);
+  r = reopened->Append(MakeBatch(1, 5, 1, 7));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->base_offset, 2);
+}
+
 TEST_F(PartitionLogTest, NothingIsPreallocatedWithoutDurability) {
   LogConfig config = SmallConfig();
   config.preallocate_bytes = 2048;

@@ -271,9 +271,15 @@ void Segment::PreallocateAfter(File& file, uint64_t end) {
 
 absl::Status Segment::TrimPreallocated() {
   const uint64_t size = size_.load();
-  if (allocated_ <= size) return absl::OkStatus();
   SPOOL_ASSIGN_OR_RETURN(auto file, LogFile());
-  SPOOL_RETURN_IF_ERROR(file->Truncate(size));
+  // The file's own size decides, not allocated_: a write that failed part
+  // way (ENOSPC after a short pwrite, a torn write) still extended the file
+  // past what allocated_ records — PreallocateAfter keeps allocated_ at the
+  // start of the write that failed, and Append's truncate-back may fail
+  // too. Sealing such a file as is would publish those bytes below the
+  // size a later Open() takes from the file system.
+  SPOOL_ASSIGN_OR_RETURN(uint64_t file_size, file->Size());
+  if (file_size > size) SPOOL_RETURN_IF_ERROR(file->Truncate(size));
   allocated_ = size;
   return absl::OkStatus();
 }

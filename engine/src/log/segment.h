@@ -199,7 +199,8 @@ class Segment {
   // Writer only.
   bool sealed_ = false;
   // Bytes of the .log file that hold data or zeros (>= size()): the
-  // preallocated tail is [size(), allocated_).
+  // preallocated tail is [size(), allocated_). A hint only: after a failed
+  // write the file may be longer (TrimPreallocated checks the file).
   uint64_t allocated_ = 0;
   int64_t offset_of_max_timestamp_;
   int64_t bytes_since_index_entry_ = 0;
