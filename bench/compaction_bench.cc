@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -49,6 +50,40 @@ void Fill(PartitionLog& log, int64_t records, int keys, uint64_t seed) {
   }
 }
 
+// A fresh keyed (compacted) partition log in a temporary directory,
+// filled with `records` records over `keys` keys; removed at destruction.
+// Segments are small enough that all but the last (active) one, about 7%
+// of the data, are cleanable.
+struct KeyedLog {
+  std::string path;
+  std::unique_ptr<LogDirectory> dir;
+  std::shared_ptr<PartitionLog> log;
+
+  ~KeyedLog() {
+    log.reset();
+    dir.reset();
+    std::filesystem::remove_all(path);
+  }
+};
+
+absl::Status OpenKeyedLog(const std::string& name, int64_t records, int keys,
+                          KeyedLog* out) {
+  out->path = TempPath(name);
+  std::filesystem::remove_all(out->path);
+  auto dir = LogDirectory::Open({.path = out->path});
+  if (!dir.ok()) return dir.status();
+  out->dir = std::move(*dir);
+  LogConfig config;
+  config.segment_bytes = Smoke() ? (256 << 10) : (8 << 20);
+  config.max_batch_bytes = 64 << 10;
+  config.require_keys = true;
+  auto log = out->dir->OpenPartition({"t", 0}, config, nullptr);
+  if (!log.ok()) return log.status();
+  out->log = std::move(*log);
+  Fill(*out->log, records, keys, 1);
+  return absl::OkStatus();
+}
+
 void BM_CompactionThroughput(benchmark::State& state) {
   const int64_t records = Smoke() ? 20000 : 1000000;
   const int keys = Smoke() ? 200 : 10000;
@@ -56,26 +91,16 @@ void BM_CompactionThroughput(benchmark::State& state) {
   double seconds = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = TempPath("throughput");
-    std::filesystem::remove_all(path);
-    auto dir = LogDirectory::Open({.path = path});
-    if (!dir.ok()) std::abort();
-    LogConfig config;
-    // Segments small enough that all but the last (active) one, about 7%
-    // of the data, are cleanable.
-    config.segment_bytes = Smoke() ? (256 << 10) : (8 << 20);
-    config.max_batch_bytes = 64 << 10;
-    config.require_keys = true;
-    auto log = (*dir)->OpenPartition({"t", 0}, config, nullptr);
-    if (!log.ok()) {
-      state.SkipWithError(log.status().ToString().c_str());
+    auto kl = std::make_unique<KeyedLog>();
+    if (absl::Status s = OpenKeyedLog("throughput", records, keys, kl.get());
+        !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
       break;
     }
-    Fill(**log, records, keys, 1);
     state.ResumeTiming();
     CleanerRules rules;
     rules.force = true;
-    auto st = (*log)->Compact(absl::Now(), rules);
+    auto st = kl->log->Compact(absl::Now(), rules);
     state.PauseTiming();
     if (!st.ok() || !st->cleaned) {
       state.SkipWithError("compaction failed or cleaned nothing");
@@ -88,9 +113,7 @@ void BM_CompactionThroughput(benchmark::State& state) {
     state.counters["segments_before"] =
         static_cast<double>(st->segments_before);
     state.counters["segments_after"] = static_cast<double>(st->segments_after);
-    log->reset();
-    dir->reset();
-    std::filesystem::remove_all(path);
+    kl.reset();
     state.ResumeTiming();
   }
   state.SetBytesProcessed(input);
@@ -135,28 +158,19 @@ void BM_AppendWhileCompacting(benchmark::State& state) {
   }
   double alone = 0, during = 0, compact_seconds = 0;
   for (auto _ : state) {
-    const std::string path = TempPath("append");
-    std::filesystem::remove_all(path);
-    auto dir = LogDirectory::Open({.path = path});
-    if (!dir.ok()) std::abort();
-    LogConfig config;
-    config.segment_bytes = Smoke() ? (256 << 10) : (8 << 20);
-    config.max_batch_bytes = 64 << 10;
-    config.require_keys = true;
-    auto log = (*dir)->OpenPartition({"t", 0}, config, nullptr);
-    if (!log.ok()) {
-      state.SkipWithError(log.status().ToString().c_str());
+    KeyedLog kl;
+    if (absl::Status s = OpenKeyedLog("append", records, keys, &kl); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
       break;
     }
-    Fill(**log, records, keys, 1);
-    alone = AppendFor(**log, batches, seconds, nullptr);
+    alone = AppendFor(*kl.log, batches, seconds, nullptr);
     // The same again with a cleaning of everything sealed running.
     std::atomic<bool> done{false};
     absl::Status compact_status;
     std::thread cleaner([&] {
       CleanerRules rules;
       rules.force = true;
-      auto st = (*log)->Compact(absl::Now(), rules);
+      auto st = kl.log->Compact(absl::Now(), rules);
       if (st.ok()) {
         compact_seconds = st->seconds;
       } else {
@@ -164,15 +178,12 @@ void BM_AppendWhileCompacting(benchmark::State& state) {
       }
       done.store(true);
     });
-    during = AppendFor(**log, batches, 1e9, &done);
+    during = AppendFor(*kl.log, batches, 1e9, &done);
     cleaner.join();
     if (!compact_status.ok()) {
       state.SkipWithError(compact_status.ToString().c_str());
       break;
     }
-    log->reset();
-    dir->reset();
-    std::filesystem::remove_all(path);
   }
   state.counters["appends_alone_rec_per_s"] = alone;
   state.counters["appends_during_rec_per_s"] = during;
