@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "crashtest.h"
 #include "spool/record.h"
@@ -255,7 +256,8 @@ absl::Status Model::VerifyTopics(Engine& engine,
       if (!info.ok() || !info->is_directory) continue;
       if (!expected_dirs.contains(dir)) {
         return Violation(absl::StrFormat(
-            "partition directory %s is not in the catalog", dir));
+            "partition directory %s is not in the catalog (topics: %s)", dir,
+            absl::StrJoin(*listed, ", ")));
       }
     }
   }

@@ -308,15 +308,28 @@ absl::Status EngineImpl::CreateTopic(std::string_view name,
     ++extra_load[d];
     record.partition_dirs.push_back(d);
   }
+  SPOOL_RETURN_IF_ERROR(RemoveStaleTopicData(name, nullptr));
   // The catalog first: a crash before the directories exist just creates
   // them at the next Open.
   SPOOL_RETURN_IF_ERROR(catalog_->Put(record));
   auto topic = std::make_shared<TopicState>();
   topic->log_config = ToLogConfig(config);
   for (int32_t p = 0; p < config.partitions; ++p) {
-    SPOOL_ASSIGN_OR_RETURN(auto h, OpenPartition(record, topic->log_config, p,
-                                                 record.partition_dirs[p]));
-    topic->partitions.push_back(std::move(h));
+    absl::StatusOr<std::shared_ptr<PartitionHandle>> h =
+        OpenPartition(record, topic->log_config, p, record.partition_dirs[p]);
+    if (!h.ok()) {
+      // The caller is told the topic was not created: undo it. Should the
+      // undo fail too, a later CreateTopic of the name removes what is
+      // left (RemoveStaleTopicData), and the next Open either finishes
+      // the deletion or opens the whole topic.
+      record.deleting = true;
+      if (catalog_->Put(record).ok() &&
+          RemovePartitionData(name, 0, config.partitions).ok()) {
+        catalog_->Delete(name).IgnoreError();
+      }
+      return h.status();
+    }
+    topic->partitions.push_back(*std::move(h));
   }
   topic->record = std::move(record);
   auto map = std::make_shared<TopicMap>(*current);
@@ -326,8 +339,13 @@ absl::Status EngineImpl::CreateTopic(std::string_view name,
 }
 
 absl::Status EngineImpl::RemoveTopicData(const TopicRecord& record) {
-  for (int32_t p = 0; p < record.config.partitions; ++p) {
-    TopicPartition tp{record.name, p};
+  return RemovePartitionData(record.name, 0, record.config.partitions);
+}
+
+absl::Status EngineImpl::RemovePartitionData(std::string_view topic,
+                                             int32_t from, int32_t to) {
+  for (int32_t p = from; p < to; ++p) {
+    TopicPartition tp{std::string(topic), p};
     for (auto& dir : dirs_) {
       if (std::shared_ptr<PartitionLog> log = dir->FindPartition(tp)) {
         for (auto& shard : shards_) shard->RemovePartition(log.get());
@@ -336,6 +354,22 @@ absl::Status EngineImpl::RemoveTopicData(const TopicRecord& record) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status EngineImpl::RemoveStaleTopicData(std::string_view name,
+                                              const TopicRecord* current) {
+  SPOOL_ASSIGN_OR_RETURN(std::optional<TopicRecord> stored,
+                         catalog_->Get(name));
+  if (!stored.has_value()) return absl::OkStatus();
+  if (current == nullptr) {
+    // Not a topic in this engine: everything the record names goes, as a
+    // deletion would (a failed DeleteTopic may have left group offsets).
+    SPOOL_RETURN_IF_ERROR(groups_->DropTopic(name));
+    SPOOL_RETURN_IF_ERROR(subscriptions_->DropTopic(name));
+    return RemovePartitionData(name, 0, stored->config.partitions);
+  }
+  return RemovePartitionData(name, current->config.partitions,
+                             stored->config.partitions);
 }
 
 absl::Status EngineImpl::DeleteTopic(std::string_view name) {
@@ -423,14 +457,23 @@ absl::Status EngineImpl::AddPartitions(std::string_view name,
     ++extra_load[d];
     record.partition_dirs.push_back(d);
   }
+  SPOOL_RETURN_IF_ERROR(RemoveStaleTopicData(name, &topic->record));
   SPOOL_RETURN_IF_ERROR(catalog_->Put(record));
   auto grown = std::make_shared<TopicState>();
   grown->log_config = topic->log_config;
   grown->partitions = topic->partitions;
   for (int32_t p = have; p < total_partitions; ++p) {
-    SPOOL_ASSIGN_OR_RETURN(auto h, OpenPartition(record, grown->log_config, p,
-                                                 record.partition_dirs[p]));
-    grown->partitions.push_back(std::move(h));
+    absl::StatusOr<std::shared_ptr<PartitionHandle>> h =
+        OpenPartition(record, grown->log_config, p, record.partition_dirs[p]);
+    if (!h.ok()) {
+      // Undo, as in CreateTopic: the old record back, the new partitions
+      // gone.
+      if (catalog_->Put(topic->record).ok()) {
+        RemovePartitionData(name, have, total_partitions).IgnoreError();
+      }
+      return h.status();
+    }
+    grown->partitions.push_back(*std::move(h));
   }
   grown->record = std::move(record);
   auto map = std::make_shared<TopicMap>(*current);

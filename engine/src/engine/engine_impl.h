@@ -149,6 +149,19 @@ class EngineImpl final : public Engine {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
   absl::Status RemoveTopicData(const TopicRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
+  // Closes and deletes partitions [from, to) of `topic` in every data dir
+  // (those that exist).
+  absl::Status RemovePartitionData(std::string_view topic, int32_t from,
+                                   int32_t to)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
+  // A catalog record of `name` that the topic map does not match: left by
+  // a CreateTopic or AddPartitions that failed and whose undo failed too,
+  // or by a DeleteTopic that failed. Removes what it holds beyond
+  // `current` (nullptr: the topic does not exist), so a new record does
+  // not leave directories the catalog no longer names.
+  absl::Status RemoveStaleTopicData(std::string_view name,
+                                    const TopicRecord* current)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
   void Publish(std::shared_ptr<const TopicMap> map)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
   Shard* ShardFor(const TopicPartition& tp) const;
