@@ -13,11 +13,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -33,14 +35,15 @@ std::string Self() {
   return ec ? std::string("/proc/self/exe") : p.string();
 }
 
-void PrintResult(const std::string& mode, uint64_t seed,
+void PrintResult(const std::string& mode, uint64_t seed, int jobs,
                  const crashtest::RunResult& r) {
   const double minutes = absl::ToDoubleSeconds(r.elapsed) / 60.0;
   std::cout << absl::StrFormat(
-      "crashtest %s seed %u: %d %s survived in %.1f s (%.0f per minute)\n",
+      "crashtest %s seed %u: %d %s survived in %.1f s (%.0f per minute%s)\n",
       mode, seed, r.iterations, mode == "kill" ? "kills" : "crashes",
       absl::ToDoubleSeconds(r.elapsed),
-      minutes > 0 ? static_cast<double>(r.iterations) / minutes : 0.0);
+      minutes > 0 ? static_cast<double>(r.iterations) / minutes : 0.0,
+      mode == "power" ? absl::StrFormat(", %d jobs", jobs) : "");
   if (mode == "power") {
     std::cout << absl::StrFormat(
         "  %d power losses, %d process crashes; %d fault windows survived, "
@@ -90,6 +93,8 @@ int RunCrashtest(int argc, char** argv) {
                 "power mode: crashes on one file system before a fresh one",
                 "16"})
       .AddFlag({"no-faults", "", "power mode: no disk-full / EIO windows", ""})
+      .AddFlag({"jobs", "N",
+                "power mode: runs at a time, in threads (0: one per CPU)", "0"})
       .AddFlag({"verbose", "", "a line per kill or per run", ""})
       .AddFlag({"child", "", "(internal) run as the child of kill mode", ""})
       .AddFlag({"op-base", "N", "(internal) first operation id", "0"})
@@ -139,11 +144,18 @@ int RunCrashtest(int argc, char** argv) {
   } else if (mode == "power") {
     const int cycles = static_cast<int>(args.GetInt("cycles-per-run"));
     if (cycles < 1) return args.UsageError("--cycles-per-run must be >= 1");
+    const int64_t jobs = args.GetInt("jobs");
+    if (jobs < 0) return args.UsageError("--jobs must be >= 0");
+    options.jobs =
+        jobs > 0
+            ? static_cast<int>(jobs)
+            : std::max(1,
+                       static_cast<int>(std::thread::hardware_concurrency()));
     result = crashtest::RunPowerMode(options, cycles, !args.Has("no-faults"));
   } else {
     return args.UsageError("--mode must be kill or power");
   }
-  PrintResult(mode, seed, result);
+  PrintResult(mode, seed, options.jobs, result);
   if (!result.failure.empty()) {
     std::cout << "FAILED: " << result.failure << "\n"
               << "replay: " << result.replay << "\n";

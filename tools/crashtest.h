@@ -123,10 +123,11 @@ class Model {
     int64_t records_lost_allowed = 0;  // unsynced records a power loss took
     int64_t commits_checked = 0;
     int64_t retries_checked = 0;  // idempotent retries answered duplicate
-    int64_t queue_deliveries_checked = 0;   // redeliveries after a crash
-    int64_t queue_acks_lost_allowed = 0;    // unsynced acks a power loss took
-    int64_t queue_acks_checked = 0;         // acks that had to hold, held
-    int64_t dead_letters_checked = 0;       // rejected records found in dlq
+    int64_t queue_deliveries_checked = 0;  // redeliveries after a crash
+    int64_t queue_acks_lost_allowed = 0;   // acks a power loss undid (unsynced,
+                                           // or of records it took)
+    int64_t queue_acks_checked = 0;        // acks that had to hold, held
+    int64_t dead_letters_checked = 0;      // rejected records found in dlq
     int64_t records_compacted_allowed = 0;  // superseded records compacted
     int64_t records_retention_allowed = 0;  // records below the log start
   };
@@ -252,6 +253,9 @@ struct RunOptions {
   int64_t iterations = 0;  // 0: no limit (then duration bounds the run)
   absl::Duration duration = absl::Seconds(60);
   bool verbose = false;
+  // Power mode: runs (each its own file system, engine and model) in
+  // parallel threads.
+  int jobs = 1;
 };
 
 struct RunResult {
@@ -277,7 +281,9 @@ RunResult RunKillMode(const std::string& self, const std::string& dir,
                                uint64_t op_base, int ack_fd);
 
 // Power mode: iterations = power losses (and in-process crashes); a fresh
-// file system every `cycles_per_run` of them, seeded seed + run.
+// file system every `cycles_per_run` of them, seeded seed + run;
+// options.jobs runs at a time. A failure stops every job; the one of the
+// lowest-numbered failing run is reported.
 RunResult RunPowerMode(const RunOptions& options, int cycles_per_run,
                        bool faults);
 

@@ -232,6 +232,7 @@ TEST(CrashDriverTest, PowerLossesAndFaultsKeepEveryPromise) {
   RunOptions o;
   o.seed = 20261129;
   o.iterations = 60;
+  o.jobs = 2;  // five runs of 12 crashes, two at a time
   RunResult r = RunPowerMode(o, /*cycles_per_run=*/12, /*faults=*/true);
   EXPECT_EQ(r.failure, "") << "replay: " << r.replay;
   EXPECT_EQ(r.iterations, 60);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -76,8 +77,8 @@ class IndexFile {
   // shared lock, and returns its result. Errors mapping a sealed file are
   // returned as a status instead.
   template <typename Fn>
-  auto WithEntries(Fn fn) const ABSL_LOCKS_EXCLUDED(mu_)
-      -> absl::StatusOr<decltype(fn(std::string_view()))> {
+  absl::StatusOr<std::invoke_result_t<Fn, std::string_view>> WithEntries(
+      Fn fn) const ABSL_LOCKS_EXCLUDED(mu_) {
     absl::Status s = EnsureMapped();
     if (!s.ok()) return s;
     ReaderMutexLock lock(&mu_);
