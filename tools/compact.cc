@@ -8,12 +8,14 @@
 #include "absl/strings/str_format.h"
 #include "spool/engine.h"
 #include "tools/cli.h"
+#include "tools/engine_command.h"
 
 namespace spool::cli {
 namespace {
 
 int RunCompact(int argc, char** argv) {
-  Args args("compact", "[--dry-run] <data dir> <topic> [partition]",
+  Args args("compact",
+            "[--dry-run] [--data-dirs DIR,...] <data dir> <topic> [partition]",
             "Opens the engine on <data dir> (it must not be running: the\n"
             "directory is locked) and compacts the topic's partitions (or\n"
             "one): keeps the latest record per key in the sealed segments\n"
@@ -21,6 +23,7 @@ int RunCompact(int argc, char** argv) {
             "ratio. --dry-run reports what would be removed and changes\n"
             "nothing. Exits 1 if a partition fails.");
   args.AddFlag({"dry-run", "", "report only; change nothing"});
+  AddEngineFlags(args);
   int exit = 0;
   if (!args.Parse(argc, argv, &exit)) return exit;
   const auto& pos = args.positional();
@@ -32,26 +35,26 @@ int RunCompact(int argc, char** argv) {
     return args.UsageError(
         absl::StrFormat("partition '%s' is not a non-negative number", pos[2]));
   }
-  EngineOptions options;
-  options.data_dirs = {pos[0]};
-  options.create_if_missing = false;
-  options.shards = 1;
-  options.cleaner_threads = 0;
-  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
-  if (!engine.ok()) return Fail("compact", engine.status());
-  absl::StatusOr<int32_t> n = (*engine)->PartitionCount(pos[1]);
-  if (!n.ok()) return Fail("compact", n.status());
+  std::unique_ptr<Engine> engine =
+      OpenEngineCommand("compact", "compact", pos[0], args, &exit);
+  if (engine == nullptr) return exit;
+  absl::StatusOr<int32_t> n = engine->PartitionCount(pos[1]);
+  if (!n.ok()) {
+    return CloseEngineCommand("compact", *engine, Fail("compact", n.status()));
+  }
   if (only >= *n) {
-    return Fail("compact", absl::NotFoundError(absl::StrFormat(
-                               "topic '%s' has no partition %d (it has %d)",
-                               pos[1], only, *n)));
+    return CloseEngineCommand(
+        "compact", *engine,
+        Fail("compact", absl::NotFoundError(absl::StrFormat(
+                            "topic '%s' has no partition %d (it has %d)",
+                            pos[1], only, *n))));
   }
   const CompactOptions copts{.dry_run = args.Has("dry-run"), .force = true};
   int failures = 0;
   for (int32_t p = 0; p < *n; ++p) {
     if (only >= 0 && p != only) continue;
     TopicPartition tp{pos[1], p};
-    absl::StatusOr<CompactionStats> st = (*engine)->Compact(tp, copts);
+    absl::StatusOr<CompactionStats> st = engine->Compact(tp, copts);
     if (!st.ok()) {
       ++failures;
       Fail("compact", st.status());
@@ -59,9 +62,8 @@ int RunCompact(int argc, char** argv) {
     }
     absl::PrintF("%s: %s\n", tp.ToString(), st->ToString());
   }
-  absl::Status closed = (*engine)->Close();
-  if (!closed.ok()) return Fail("compact", closed);
-  return failures > 0 ? kExitProblems : kExitOk;
+  return CloseEngineCommand("compact", *engine,
+                            failures > 0 ? kExitProblems : kExitOk);
 }
 
 const bool kRegistered = RegisterCommand(

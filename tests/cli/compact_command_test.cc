@@ -2,6 +2,7 @@
 // compacted offline by the built binary (dry run first), then read back
 // through the API.
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -130,11 +131,18 @@ TEST_F(CompactCommandTest, ErrorsNameWhatIsWrong) {
   EXPECT_EQ(bad.exit_code, 2);
   RunResult usage = RunSpool({"compact", dir_.path()});
   EXPECT_EQ(usage.exit_code, 2);
+  // A path that is no engine's data directory: exit 2, nothing created.
+  const std::string missing = dir_.path() + "/nowhere";
+  RunResult no_dir = RunSpool({"compact", missing, "state"});
+  EXPECT_EQ(no_dir.exit_code, 2);
+  EXPECT_THAT(no_dir.err, HasSubstr(missing));
+  EXPECT_FALSE(std::filesystem::exists(missing));
   // While an engine holds the directory the command refuses.
   std::unique_ptr<Engine> engine = OpenEngine(dir_.path());
   ASSERT_NE(engine, nullptr);
   RunResult busy = RunSpool({"compact", dir_.path(), "state"});
-  EXPECT_NE(busy.exit_code, 0);
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_THAT(busy.err, HasSubstr("refusing to compact"));
   EXPECT_THAT(busy.err, HasSubstr(dir_.path()));
   ASSERT_TRUE(engine->Close().ok());
 }

@@ -358,6 +358,13 @@ TEST_F(EngineTest, PartitionsSpreadAcrossDataDirectories) {
   for (const auto& [dir, n] : per_dir) EXPECT_EQ(n, 2) << dir;
   ASSERT_TRUE(engine->Produce("t", {.value = "x"}, {.partition = 4}).ok());
   ASSERT_TRUE(engine->Close().ok());
+  // Opened with only its first directory, the engine refuses (it would
+  // otherwise create the other partitions afresh and hide their records).
+  auto partial = Engine::Open(Options(1));
+  ASSERT_FALSE(partial.ok());
+  EXPECT_EQ(partial.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(partial.status().message(), HasSubstr("opened with 1"));
+  EXPECT_THAT(partial.status().message(), HasSubstr("/disk0/spool"));
   engine = Open(3);
   auto again = engine->DescribeTopic("t");
   ASSERT_TRUE(again.ok());

@@ -6,12 +6,14 @@
 // fault clears, and after a power loss the tables hold the state after
 // some prefix of the writes that includes every synced one.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -102,6 +104,42 @@ TEST_F(TableStoreFaultRecoveryTest, WritesAfterOneFailedWalWriteAreDurable) {
             << key;
       }
     }
+  }
+}
+
+// A flush RocksDB runs on its own (a full write buffer) fails with no call
+// of ours seeing it; RocksDB stops on that error. The first call after the
+// fault clears must work, not fail with the stale error (crashtest power
+// seed 316): the store reopens first.
+TEST_F(TableStoreFaultRecoveryTest,
+       ABackgroundFlushErrorIsReopenedBeforeTheNextCall) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const uint64_t injected = fs_->counters().injected_faults;
+  fs_->InjectFault(
+      {.op = FaultOp::kWrite, .sticky = true, .path_substring = ".sst"});
+  const std::string value(64 * 1024, 'v');
+  int written = 0;
+  // 3 MiB: more than a write buffer, so a flush starts in the background.
+  for (; written < 48; ++written) {
+    absl::Status s = store->Put(
+        Table::kOffsets, absl::StrFormat("k%03d", written), value, false);
+    if (!s.ok()) break;  // RocksDB stopped already
+  }
+  for (int i = 0; i < 500 && fs_->counters().injected_faults == injected; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(fs_->counters().injected_faults, injected)
+      << "no flush reached the fault";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  fs_->ClearFaults();
+  absl::Status s = store->Put(Table::kOffsets, "after", "1", true);
+  EXPECT_TRUE(s.ok()) << s;
+  for (int i = 0; i < written; ++i) {
+    EXPECT_EQ(store->Get(Table::kOffsets, absl::StrFormat("k%03d", i))
+                  ->value_or("<none>"),
+              value)
+        << i;
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "util/status_macros.h"
 #include "util/strings.h"
 
@@ -210,6 +211,29 @@ absl::StatusOr<std::shared_ptr<PartitionHandle>> EngineImpl::OpenPartition(
   return h;
 }
 
+// A partition recorded in a data directory beyond the ones the engine was
+// opened with, and found in none of them: the engine was opened with too
+// few directories (an operator tool given only the first one). Creating it
+// afresh would hide its records.
+absl::Status EngineImpl::CheckPartitionReachable(const TopicRecord& record,
+                                                 int32_t p) const {
+  if (p >= static_cast<int32_t>(record.partition_dirs.size()) ||
+      record.partition_dirs[p] < static_cast<int>(dirs_.size())) {
+    return absl::OkStatus();
+  }
+  const std::string name = TopicPartition{record.name, p}.ToString();
+  for (const auto& dir : dirs_) {
+    absl::StatusOr<bool> e = fs_->Exists(JoinPath(dir->path(), name));
+    if (e.ok() && *e) return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "partition %s is in data directory #%d of the engine, but it was "
+      "opened with %d (%s) and none holds %s; open it with all its data "
+      "directories, in order",
+      name, record.partition_dirs[p] + 1, dirs_.size(),
+      absl::StrJoin(options_.data_dirs, ", "), name));
+}
+
 absl::Status EngineImpl::LoadCatalog() {
   SPOOL_ASSIGN_OR_RETURN(std::vector<TopicRecord> records, catalog_->List());
   auto map = std::make_shared<TopicMap>();
@@ -227,6 +251,7 @@ absl::Status EngineImpl::LoadCatalog() {
     bool moved = false;
     std::vector<int32_t> dirs(record.config.partitions);
     for (int32_t p = 0; p < record.config.partitions; ++p) {
+      SPOOL_RETURN_IF_ERROR(CheckPartitionReachable(record, p));
       dirs[p] = LocatePartition(record, p, &extra_load);
       moved |= p >= static_cast<int32_t>(record.partition_dirs.size()) ||
                dirs[p] != record.partition_dirs[p];

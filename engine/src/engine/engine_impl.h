@@ -147,6 +147,11 @@ class EngineImpl final : public Engine {
   int LocatePartition(const TopicRecord& record, int32_t p,
                       std::vector<int>* extra_load) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
+  // kFailedPrecondition if partition p of `record` is recorded in a data
+  // directory beyond the engine's and found in none of its directories.
+  absl::Status CheckPartitionReachable(const TopicRecord& record,
+                                       int32_t p) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
   absl::Status RemoveTopicData(const TopicRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(admin_mu_);
   // Closes and deletes partitions [from, to) of `topic` in every data dir

@@ -4,12 +4,15 @@
 #include "tables/table_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/write_batch.h"
 #include "tables/rocksdb_file_system.h"
 #include "tables/rocksdb_status.h"
@@ -100,6 +103,7 @@ void TableStore::Batch::DeletePrefix(Table table, std::string_view prefix) {
 // --- Open and close --------------------------------------------------------
 
 struct TableStore::Parts {
+  std::shared_ptr<std::atomic<bool>> background_failed;
   std::string path;
   bool read_only = false;
   bool sync_writes = true;
@@ -112,6 +116,23 @@ struct TableStore::Parts {
 };
 
 namespace {
+
+// Sets the flag when RocksDB stops on an error of its own (a flush, a
+// compaction, a manifest write) that no call of ours saw: the next call
+// reopens first instead of failing with it. Called by RocksDB's threads,
+// possibly with its mutex held: it only sets an atomic.
+class BackgroundErrorListener : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrorListener(std::shared_ptr<std::atomic<bool>> flag)
+      : flag_(std::move(flag)) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* bg_error) override {
+    if (bg_error != nullptr && !bg_error->ok()) flag_->store(true);
+  }
+
+ private:
+  const std::shared_ptr<std::atomic<bool>> flag_;
+};
 
 // The column families in the database at `path`; none if there is no
 // database yet and the open may create one.
@@ -146,11 +167,14 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
 }
 
 absl::Status OpenDb(const TableStoreOptions& options, rocksdb::Env* env,
+                    const std::shared_ptr<std::atomic<bool>>& background_failed,
                     rocksdb::DB** db,
                     std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
   const std::string operation = options.read_only ? "open (read-only)" : "open";
-  const rocksdb::DBOptions db_options =
+  rocksdb::DBOptions db_options =
       tables_internal::MakeDbOptions(env, options.read_only);
+  db_options.listeners.push_back(
+      std::make_shared<BackgroundErrorListener>(background_failed));
   SPOOL_ASSIGN_OR_RETURN(
       std::vector<std::string> existing,
       ExistingFamilies(db_options, options.path, options.read_only, operation));
@@ -188,8 +212,10 @@ absl::StatusOr<std::unique_ptr<TableStore>> TableStore::Open(
   parts.block_cache_bytes = options.block_cache_bytes;
   parts.rocksdb_fs = std::make_shared<RocksDbFileSystem>(fs);
   parts.env = NewRocksDbEnv(parts.rocksdb_fs);
-  SPOOL_RETURN_IF_ERROR(
-      OpenDb(options, parts.env.get(), &parts.db, &parts.all_handles));
+  parts.background_failed = std::make_shared<std::atomic<bool>>(false);
+  SPOOL_RETURN_IF_ERROR(OpenDb(options, parts.env.get(),
+                               parts.background_failed, &parts.db,
+                               &parts.all_handles));
   for (rocksdb::ColumnFamilyHandle* handle : parts.all_handles) {
     std::optional<Table> table = TableNamed(handle->GetName());
     if (table) parts.handles[static_cast<size_t>(*table)] = handle;
@@ -198,7 +224,8 @@ absl::StatusOr<std::unique_ptr<TableStore>> TableStore::Open(
 }
 
 TableStore::TableStore(Parts parts)
-    : path_(std::move(parts.path)),
+    : background_failed_(std::move(parts.background_failed)),
+      path_(std::move(parts.path)),
       read_only_(parts.read_only),
       sync_writes_(parts.sync_writes),
       rocksdb_fs_(std::move(parts.rocksdb_fs)),
@@ -258,6 +285,7 @@ void TableStore::MarkBroken() const {
 absl::Status TableStore::ReopenIfBroken(std::string_view operation) const {
   MutexLock lock(&mu_);
   while (reopening_) unpinned_.Wait(&mu_);
+  if (background_failed_->load()) broken_ = true;
   if (!broken_ || closed_) return absl::OkStatus();
   reopening_ = true;  // no new Pin from here on
   // Calls in progress end soon; a Pin held by this thread (a Scan callback
@@ -282,7 +310,8 @@ absl::Status TableStore::ReopenIfBroken(std::string_view operation) const {
     options.block_cache_bytes = block_cache_bytes_;
     rocksdb::DB* db = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    s = OpenDb(options, env_.get(), &db, &handles);
+    background_failed_->store(false);
+    s = OpenDb(options, env_.get(), background_failed_, &db, &handles);
     if (s.ok()) {
       db_ = db;
       all_handles_ = std::move(handles);

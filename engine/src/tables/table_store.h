@@ -61,6 +61,7 @@
 #define SPOOL_TABLES_TABLE_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -264,6 +265,9 @@ class TableStore {
   // Marks the database for a reopen after an I/O error `s` of a call.
   void MarkBroken() const;
 
+  // Set by RocksDB's threads when it stopped on an error of its own
+  // (BackgroundErrorListener): the next call reopens, like broken_.
+  const std::shared_ptr<std::atomic<bool>> background_failed_;
   // Constant after construction.
   const std::string path_;
   const bool read_only_;
