@@ -4,6 +4,7 @@
 // Release build: see docs/performance.md ("Record batch codec"). With
 // SPOOL_BENCH_SMOKE set (ctest) only the smallest sizes are registered.
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
 #include "format/crc32c.h"
+#include "format/record_skim.h"
 #include "spool/record.h"
 
 namespace spool {
@@ -137,6 +139,43 @@ void BM_DecodeBatch(benchmark::State& state, Compression codec) {
   state.SetLabel(absl::StrFormat("batch %u bytes", batch.size()));
 }
 
+// The record checks of the append path without the CRC (which both do
+// alike): /full walks the batch with RecordIterator as the append path did
+// before the skim, /skim is SkimRecords (format/record_skim.h).
+void BM_CheckRecords(benchmark::State& state, bool skim) {
+  RecordBatchBuilder builder;
+  for (const Record& r : SampleRecords()) builder.Add(r);
+  const std::string batch = *builder.Build();
+  absl::StatusOr<RecordBatchView> view = RecordBatchView::Parse(batch);
+  DecodeOptions decode;
+  decode.verify_crc = false;
+  int64_t max_ts = 0;
+  for (auto _ : state) {
+    bool ok;
+    if (skim) {
+      SkimResult r;
+      ok = SkimRecords(*view, {.consecutive_deltas = true}, &r);
+      max_ts += r.max_timestamp;
+    } else {
+      RecordIterator it(*view, decode);
+      RecordView r;
+      int32_t expected = 0;
+      ok = true;
+      while (it.Next(&r)) {
+        ok = ok && r.offset_delta == expected++;
+        max_ts = std::max(max_ts, r.timestamp);
+      }
+      ok = ok && it.status().ok();
+    }
+    if (!ok) {
+      state.SkipWithError("check failed");
+      return;
+    }
+  }
+  benchmark::DoNotOptimize(max_ts);
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+
 void RegisterAll(bool smoke) {
   int64_t max_size = smoke ? 64 : int64_t{1} << 20;
   const std::pair<const char*, void (*)(benchmark::State&)> sized[] = {
@@ -157,6 +196,8 @@ void RegisterAll(bool smoke) {
     benchmark::RegisterBenchmark(("BM_DecodeBatch/" + suffix).c_str(),
                                  BM_DecodeBatch, c);
   }
+  benchmark::RegisterBenchmark("BM_CheckRecords/full", BM_CheckRecords, false);
+  benchmark::RegisterBenchmark("BM_CheckRecords/skim", BM_CheckRecords, true);
 }
 
 }  // namespace

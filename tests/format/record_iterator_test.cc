@@ -1,12 +1,15 @@
 // Decoding: zero-copy views, and one test per check the decoder makes, each
 // asserting the status code and the message naming the check and position.
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "format/batch_internal.h"
 #include "format/compression.h"
 #include "format/format_test_util.h"
+#include "format/record_skim.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spool/record.h"
@@ -441,6 +444,194 @@ TEST(CompressedBatchTest, EveryReadCodecDecodesTheSameRecords) {
     std::string why;
     EXPECT_TRUE(testing::RecordsEqual(*records, SampleRecords(), &why)) << why;
   }
+}
+
+// ---------------------------------------------------------------- skim
+// SkimRecords (the append path's fast check) must accept exactly what the
+// full decoder accepts, under each combination of the append checks.
+
+// The full decoder's verdict on the records of `view` (CRC not checked),
+// with the append checks SkimOptions names; *max_ts as the append path
+// computes it from the decoded records.
+bool DecoderAccepts(const RecordBatchView& view, const SkimOptions& options,
+                    int64_t* max_ts) {
+  DecodeOptions decode;
+  decode.verify_crc = false;
+  RecordIterator it(view, decode);
+  RecordView r;
+  int32_t index = 0;
+  *max_ts = -1;
+  while (it.Next(&r)) {
+    if (options.consecutive_deltas && r.offset_delta != index) return false;
+    if (options.require_keys && !r.key.has_value()) return false;
+    ++index;
+    *max_ts = std::max(*max_ts, r.timestamp);
+  }
+  return it.status().ok();
+}
+
+constexpr SkimOptions kSkimOptionSets[] = {
+    {.consecutive_deltas = false, .require_keys = false},
+    {.consecutive_deltas = true, .require_keys = false},
+    {.consecutive_deltas = false, .require_keys = true},
+    {.consecutive_deltas = true, .require_keys = true},
+};
+
+// Returns how many option sets accepted the batch.
+int ExpectSkimAgrees(const std::string& batch) {
+  absl::StatusOr<RecordBatchView> view = RecordBatchView::Parse(batch);
+  if (!view.ok()) return 0;  // a header error: not the skim's concern
+  int accepted = 0;
+  for (const SkimOptions& o : kSkimOptionSets) {
+    int64_t want_ts = 0;
+    const bool want = DecoderAccepts(*view, o, &want_ts);
+    SkimResult got;
+    const bool ok = SkimRecords(*view, o, &got);
+    EXPECT_EQ(ok, want) << "consecutive " << o.consecutive_deltas << " keys "
+                        << o.require_keys << " batch "
+                        << testing::BytesToHex(batch);
+    if (ok && want) {
+      EXPECT_EQ(got.max_timestamp, want_ts) << testing::BytesToHex(batch);
+    }
+    accepted += ok ? 1 : 0;
+  }
+  return accepted;
+}
+
+TEST(RecordSkimTest, RejectsEveryCorruptRecordTheDecoderRejects) {
+  // The inputs of the RecordCheckTest cases above.
+  const struct {
+    const char* region_hex;
+    int32_t count;
+    int32_t last_offset_delta;
+  } corrupt[] = {
+      {"10000000026b027600 10000002026b027600", 3, 2},
+      {"10000000026b027600 10000002026b027600", 1, 1},
+      {"16 00 00 ffffffffff7f 01 01 00", 1, 0},
+      {"04 00 80", 1, 0},
+      {"00", 1, 0},
+      {"0c 00 00 00 03 01 00", 1, 0},
+      {"0e 00 00 00 01 0a 41 00", 1, 0},
+      {"20 00 00", 1, 0},
+      {"0e 00 00 00 01 01 00 ee", 1, 0},
+      {"10 00 00 00 01 01 02 01 01", 1, 0},
+      {"0c 00 00 00 01 01 7e", 1, 0},
+      {"10000000026b027600 10000000026b027600", 2, 1},
+      {"1000000a026b027600", 1, 0},
+      // A record length varint that is truncated at the end of the region,
+      // and one that overflows.
+      {"80", 1, 0},
+      {"ffffffffff7f", 1, 0},
+  };
+  for (const auto& c : corrupt) {
+    SCOPED_TRACE(c.region_hex);
+    std::string batch = RawBatch(c.region_hex, c.count, c.last_offset_delta);
+    ASSERT_FALSE(Decode(batch).ok());
+    EXPECT_EQ(ExpectSkimAgrees(batch), 0);
+  }
+}
+
+TEST(RecordSkimTest, AppendChecksMatchTheDecoder) {
+  // Offset deltas 0 and 3 of lastOffsetDelta 4 (compacted): valid, but not
+  // a produced batch.
+  std::string gaps = RawBatch("10000000026b027600 10000006026b027600", 2, 4);
+  EXPECT_EQ(ExpectSkimAgrees(gaps), 2);  // accepted where deltas may skip
+  // A record without a key (keyLength -1).
+  std::string keyless = RawBatch("0e 00 00 00 01 02 61 00", 1, 0);
+  ASSERT_TRUE(Decode(keyless).ok());
+  EXPECT_EQ(ExpectSkimAgrees(keyless), 2);  // accepted where keys are optional
+  // An empty batch (recordsCount 0, no records): accepted by both.
+  EXPECT_EQ(ExpectSkimAgrees(RawBatch("", 0, 0)), 4);
+  // Compressed batches are the caller's to decompress: never accepted.
+  std::string zstd = testing::BuildBatch(
+      SampleRecords(), {.compression = Compression::kZstd, .zstd_level = 3});
+  absl::StatusOr<RecordBatchView> view = RecordBatchView::Parse(zstd);
+  ASSERT_TRUE(view.ok());
+  SkimResult r;
+  EXPECT_FALSE(SkimRecords(*view, {}, &r));
+}
+
+TEST(RecordSkimTest, AcceptsRandomValidBatchesWithTheDecodersMaxTimestamp) {
+  const uint64_t seed = testing::TestSeed();
+  SCOPED_TRACE(::testing::Message() << "SPOOL_TEST_SEED=" << seed);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 200; ++i) {
+    // Timestamps around 0 too, so some deltas and maxima are negative.
+    const int64_t base = i % 2 == 0 ? kTs : 5000;
+    std::vector<Record> records =
+        testing::RandomRecords(rng, 1 + static_cast<int>(rng() % 30), base);
+    std::string batch = testing::BuildBatch(records);
+    ASSERT_TRUE(Decode(batch).ok());
+    EXPECT_GE(ExpectSkimAgrees(batch), 2);  // accepted at least keys optional
+  }
+}
+
+TEST(RecordSkimTest, AgreesWithTheDecoderOnRandomMutationsOfTheRecords) {
+  const uint64_t seed = testing::TestSeed();
+  SCOPED_TRACE(::testing::Message() << "SPOOL_TEST_SEED=" << seed);
+  std::mt19937_64 rng(seed);
+  int accepted = 0, rejected = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<Record> records =
+        testing::RandomRecords(rng, 1 + static_cast<int>(rng() % 6), kTs);
+    std::string plain = testing::BuildBatch(records);
+    absl::StatusOr<RecordBatchView> view = RecordBatchView::Parse(plain);
+    ASSERT_TRUE(view.ok());
+    BatchHeader h = view->header();
+    std::string region(view->records_region());
+    // One to three edits: a byte replaced, a bit flipped, a byte inserted
+    // or removed, or the region cut short; sometimes the record count or
+    // lastOffsetDelta moves too. The CRC is recomputed, so only the record
+    // checks stand between the edit and the log.
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !region.empty(); ++e) {
+      const size_t at = rng() % region.size();
+      switch (rng() % 6) {
+        case 0:
+          region[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          region[at] = static_cast<char>(region[at] ^ (1 << (rng() % 8)));
+          break;
+        case 2:
+          region.insert(region.begin() + static_cast<ptrdiff_t>(at),
+                        static_cast<char>(rng()));
+          break;
+        case 3:
+          region.erase(at, 1);
+          break;
+        case 4:
+          region.resize(at);
+          break;
+        case 5:
+          // Small values are lengths and deltas near the valid ones.
+          region[at] = static_cast<char>(rng() % 8);
+          break;
+      }
+    }
+    switch (rng() % 8) {
+      case 0:
+        h.records_count += 1;
+        h.last_offset_delta += 1;
+        break;
+      case 1:
+        if (h.records_count > 0) h.records_count -= 1;
+        break;
+      case 2:
+        h.last_offset_delta += static_cast<int32_t>(rng() % 3);
+        break;
+      default:
+        break;
+    }
+    std::string batch;
+    AppendRawBatch(h, region, &batch);
+    SCOPED_TRACE(i);
+    (ExpectSkimAgrees(batch) > 0 ? accepted : rejected) += 1;
+    if (::testing::Test::HasFailure()) return;
+  }
+  // Both outcomes were exercised.
+  EXPECT_GT(accepted, 0);
+  EXPECT_GT(rejected, 1000);
 }
 
 }  // namespace

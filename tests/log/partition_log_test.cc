@@ -291,6 +291,37 @@ TEST_F(PartitionLogTest, RejectsInvalidBatches) {
   r = log->Append(batch.substr(0, 30));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kOutOfRange);
 
+  // Under a valid CRC the records are checked too: record 0's offsetDelta
+  // (region byte 3, after the length, attributes and timestampDelta) made
+  // 1, the same as record 1's.
+  absl::StatusOr<RecordBatchView> view = RecordBatchView::Parse(batch);
+  ASSERT_TRUE(view.ok());
+  std::string region(view->records_region());
+  ASSERT_EQ(region[3], 0);
+  region[3] = 2;  // zigzag(1)
+  std::string resealed;
+  AppendRawBatch(view->header(), region, &resealed);
+  r = log->Append(resealed);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("record 0 has offset delta 1; produced batches need "
+                        "consecutive deltas from 0"));
+  // Appended with its own offsets, the batch fails on record 1 instead.
+  r = log->Append(resealed, {.assign_offsets = false});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("invalid batch: record 1 at batch byte"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("offsetDelta 1 is not in (1, lastOffsetDelta 1]"));
+  // A record length one short: its fields run past it.
+  region = std::string(view->records_region());
+  region[0] = static_cast<char>(region[0] - 2);
+  resealed.clear();
+  AppendRawBatch(view->header(), region, &resealed);
+  r = log->Append(resealed);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("invalid batch: record 0: "));
+
   // Nothing was appended by any of these.
   EXPECT_EQ(log->log_end_offset(), 0);
   EXPECT_TRUE(log->Append(batch).ok());
@@ -476,6 +507,11 @@ class GatedFileSystem : public FileSystem {
     MutexLock lock(&mu_);
     return blocked_;
   }
+  // Every Sync that passes the gate from now on also takes `d` (real time).
+  void set_sync_delay(absl::Duration d) {
+    MutexLock lock(&mu_);
+    delay_ = d;
+  }
 
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path,
                                              const OpenOptions& o) override {
@@ -531,6 +567,10 @@ class GatedFileSystem : public FileSystem {
       ++fs_->blocked_;
       while (!fs_->open_) fs_->cv_.Wait(&fs_->mu_);
       --fs_->blocked_;
+      const absl::Duration delay = fs_->delay_;
+      fs_->mu_.Unlock();
+      absl::SleepFor(delay);
+      fs_->mu_.Lock();
       return f_->Sync();
     }
     absl::Status Truncate(uint64_t s) override { return f_->Truncate(s); }
@@ -550,6 +590,7 @@ class GatedFileSystem : public FileSystem {
   CondVar cv_;
   bool open_ = true;
   int blocked_ = 0;
+  absl::Duration delay_;
 };
 
 TEST_F(PartitionLogTest, GroupCommitCoversWaitingAppendersWithOneFsync) {
@@ -592,6 +633,56 @@ TEST_F(PartitionLogTest, GroupCommitCoversWaitingAppendersWithOneFsync) {
   // One fsync for the first append, one shared by the other seven.
   EXPECT_EQ((*log)->Stats().syncs, 2);
   EXPECT_EQ((*log)->durable_offset(), kThreads);
+}
+
+TEST_F(PartitionLogTest, GroupCommitGathersTheThreadsTheLastSyncCovered) {
+  GatedFileSystem gated(&fs_);
+  PartitionLogOptions o;
+  o.fs = &gated;
+  o.dir = "/data/g-0";
+  o.config = SmallConfig();
+  o.config.segment_bytes = 1 << 20;
+  o.config.max_batch_bytes = 1 << 16;
+  auto log = PartitionLog::Open(o, nullptr);
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto append = [&](int seed) {
+    auto r = (*log)->Append(MakeBatch(1, 10, 1, seed),
+                            {.durability = Durability::kSync});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->durable);
+  };
+  auto run = [&](int first, int n) {
+    std::vector<std::thread> threads;
+    for (int t = first; t < first + n; ++t) threads.emplace_back(append, t);
+    for (auto& th : threads) th.join();
+  };
+  // Sync 1 covers one appender and blocks at the gate while three more
+  // append behind it; sync 2 covers those three (no gathering: the sync
+  // before covered one). From here on every fdatasync takes 200 ms, so a
+  // leader gathers for at most 100 ms.
+  gated.Close();
+  std::thread first(append, 0);
+  while (gated.blocked() == 0) absl::SleepFor(absl::Milliseconds(1));
+  std::thread behind([&] { run(1, 3); });
+  while ((*log)->log_end_offset() < 4) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(20));  // let them reach the wait
+  gated.set_sync_delay(absl::Milliseconds(200));
+  gated.Open();
+  first.join();
+  behind.join();
+  EXPECT_EQ((*log)->Stats().syncs, 2);
+  // Three appenders again: whichever arrives first waits for the other two
+  // (the last sync covered three), and one fdatasync covers them all.
+  // Without the wait the first would sync alone and the others after it.
+  run(4, 3);
+  EXPECT_EQ((*log)->Stats().syncs, 3);
+  EXPECT_EQ((*log)->durable_offset(), 7);
+  // A lone appender waits for company that never comes only until the
+  // bound, then syncs by itself; the next lone one does not wait at all.
+  run(7, 1);
+  run(8, 1);
+  EXPECT_EQ((*log)->Stats().syncs, 5);
+  EXPECT_EQ((*log)->durable_offset(), 9);
 }
 
 TEST_F(PartitionLogTest, IntervalDurabilityNeedsFlushAfterTheInterval) {

@@ -458,6 +458,16 @@ class PartitionLog {
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
   CondVar sync_cv_;  // signalled when a sync finishes
   absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);
+  // Gathering before a group commit (WaitDurable): the leader waits, for
+  // at most a fraction of the last fdatasync's duration, until as many
+  // callers as the last fdatasync covered have arrived since it ended.
+  CondVar gather_cv_;  // signalled by arrivals while the leader gathers
+  bool gathering_ ABSL_GUARDED_BY(sync_mu_) = false;
+  int64_t sync_arrivals_ ABSL_GUARDED_BY(sync_mu_) = 0;  // ever, not durable
+  int64_t arrivals_at_sync_start_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  int64_t arrivals_at_sync_end_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  int64_t last_sync_covered_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  absl::Duration last_sync_duration_ ABSL_GUARDED_BY(sync_mu_);
 
   // Long-poll waiters.
   mutable Mutex data_mu_;
