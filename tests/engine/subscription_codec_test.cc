@@ -1,13 +1,21 @@
 // The subscriptions table's encodings: the examples of docs/tables.md byte
-// for byte, round trips, and the decoders' errors.
+// for byte, round trips, and the decoders' errors. Also the flat
+// containers of the in-memory window (subscription_window.h), checked
+// against std::map / std::set references.
 
 #include "engine/subscription_codec.h"
 
+#include <cstdint>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "engine/subscription_window.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -134,6 +142,108 @@ TEST(SubscriptionCodecTest, SubscriptionRecordRoundTrips) {
                   .status()
                   .message(),
               HasSubstr("config.backoff"));
+}
+
+struct Slot {
+  int64_t offset = 0;
+  bool live = false;
+  std::string payload;
+};
+
+TEST(SubscriptionWindowTest, RingFindsAppendsAndErasesLikeAMap) {
+  const uint32_t seed = std::random_device()();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  std::mt19937 rng(seed);
+  OffsetRing<Slot> ring;
+  std::map<int64_t, std::string> model;
+  int64_t next = 100;
+  for (int step = 0; step < 20000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op < 4 || model.empty()) {
+      next += (rng() % 8 == 0) ? 1 + rng() % 5 : 1;  // gaps now and then
+      Slot& s = ring.Append(next);
+      s.payload = std::to_string(next);
+      model[next] = s.payload;
+      // Dead slots are squeezed out: memory follows the live ones.
+      ASSERT_LE(ring.slots(), 2 * ring.live() + OffsetRing<Slot>::kSlack);
+    } else {
+      // Erase mostly near the front (acks in order), sometimes anywhere.
+      auto it = model.begin();
+      if (op >= 8) std::advance(it, rng() % model.size());
+      Slot* s = ring.Find(it->first);
+      ASSERT_NE(s, nullptr) << it->first;
+      ring.Erase(*s);
+      model.erase(it);
+    }
+    ASSERT_EQ(ring.live(), model.size());
+    if (step % 97 == 0) {
+      for (int64_t o = model.empty() ? next - 3 : model.begin()->first - 2;
+           o <= next + 1; ++o) {
+        const Slot* s = ring.Find(o);
+        auto m = model.find(o);
+        ASSERT_EQ(s != nullptr, m != model.end()) << o;
+        if (s != nullptr) {
+          ASSERT_EQ(s->payload, m->second);
+        }
+      }
+      std::vector<int64_t> seen;
+      ring.ForEach([&](const Slot& s) { seen.push_back(s.offset); });
+      ASSERT_EQ(seen.size(), model.size());
+      if (!model.empty()) {
+        ASSERT_EQ(ring.Front().offset, model.begin()->first);
+      }
+    }
+  }
+}
+
+TEST(SubscriptionWindowTest, RingKeepsOneStuckSlotWithoutGrowing) {
+  OffsetRing<Slot> ring;
+  ring.Append(0);  // leased forever
+  for (int64_t o = 1; o < 100000; ++o) {
+    ring.Erase(ring.Append(o));  // everything after it acked
+  }
+  EXPECT_EQ(ring.live(), 1u);
+  EXPECT_LE(ring.slots(), 2 + OffsetRing<Slot>::kSlack);
+  ASSERT_NE(ring.Find(0), nullptr);
+  EXPECT_EQ(ring.Find(5), nullptr);
+  ring.Erase(*ring.Find(0));
+  EXPECT_TRUE(ring.empty());
+  EXPECT_EQ(ring.slots(), 0u);
+}
+
+TEST(SubscriptionWindowTest, LazyMinQueuePopsInOrderLikeAMultiset) {
+  const uint32_t seed = std::random_device()();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  std::mt19937 rng(seed);
+  LazyMinQueue<int64_t> q;
+  std::multiset<int64_t> model;
+  int64_t rising = 0;
+  for (int step = 0; step < 50000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op < 5) {
+      // Mostly ascending pushes (the FIFO run), some out of order (heap).
+      const int64_t v = op < 4 ? (rising += rng() % 3) : rng() % 1000;
+      q.Push(v);
+      model.insert(v);
+    } else if (op < 9 && !model.empty()) {
+      ASSERT_EQ(q.Top(), *model.begin());
+      q.Pop();
+      model.erase(model.begin());
+    } else if (op == 9 && step % 50 == 0) {
+      // Drop odd values, as the owner drops stale items.
+      q.Filter([](int64_t v) { return v % 2 == 0; });
+      for (auto it = model.begin(); it != model.end();) {
+        it = *it % 2 != 0 ? model.erase(it) : std::next(it);
+      }
+    }
+    ASSERT_EQ(q.size(), model.size());
+  }
+  while (!model.empty()) {
+    ASSERT_EQ(q.Top(), *model.begin());
+    q.Pop();
+    model.erase(model.begin());
+  }
+  EXPECT_TRUE(q.empty());
 }
 
 }  // namespace

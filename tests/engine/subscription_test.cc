@@ -75,7 +75,7 @@ TEST_F(SubscriptionTest, EachRecordGoesToOneConsumerUntilAcked) {
 
 TEST_F(SubscriptionTest, ExpiredLeaseRedeliversAfterBackoffCountingAnAttempt) {
   CreateTopicWith("jobs", 1);
-  Put("jobs", 0, std::nullopt, "x");
+  Put("jobs", 0, "k", "x", {{"h", "v"}, {"n", std::nullopt}});
   SubscriptionConfig c;
   c.lease = absl::Seconds(10);
   c.backoff = {.kind = BackoffPolicy::Kind::kFixed,
@@ -93,11 +93,53 @@ TEST_F(SubscriptionTest, ExpiredLeaseRedeliversAfterBackoffCountingAnAttempt) {
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].delivery.offset, first[0].delivery.offset);
   EXPECT_EQ(second[0].delivery.attempt, 2);
+  // The first delivery handed the data over; the second read it again.
+  for (const ReceivedRecord& r : {first[0], second[0]}) {
+    EXPECT_EQ(r.key, "k");
+    EXPECT_EQ(r.value, "x");
+    ASSERT_EQ(r.headers.size(), 2u);
+    EXPECT_EQ(r.headers[0].key, "h");
+    EXPECT_EQ(r.headers[0].value, "v");
+    EXPECT_EQ(r.headers[1].key, "n");
+    EXPECT_EQ(r.headers[1].value, std::nullopt);
+  }
+  EXPECT_EQ(second[0].timestamp, first[0].timestamp);
   // The first holder lost the lease: its ack is refused.
   absl::Status s = subs().Ack("jobs", "w", {first[0].delivery});
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("lease lost"));
   EXPECT_TRUE(subs().Ack("jobs", "w", {second[0].delivery}).ok());
+}
+
+TEST_F(SubscriptionTest, RedeliveryOfRecordsRetentionDeletedSkipsThem) {
+  CreateTopicWith("jobs", 1);
+  for (const char* v : {"a", "b", "c", "d"}) Put("jobs", 0, std::nullopt, v);
+  SubscriptionConfig c;
+  c.lease = absl::Seconds(10);
+  c.backoff = {.kind = BackoffPolicy::Kind::kFixed,
+               .initial = absl::Seconds(1),
+               .max = absl::Seconds(1)};
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
+  auto first = Get("jobs", "w", 4);
+  ASSERT_EQ(Values(first), (std::vector<std::string>{"a", "b", "c", "d"}));
+  ASSERT_TRUE(subs().Ack("jobs", "w", {first[1].delivery}).ok());
+  // Retention takes offsets 0..2 while 0 and 2 are leased.
+  ASSERT_TRUE(engine_->DeleteRecordsBefore({"jobs", 0}, 3).ok());
+  clock_.Advance(absl::Seconds(11));
+  // Redelivery reads the log: 0 and 2 are gone (done), 3 comes back.
+  auto second = Get("jobs", "w", 4);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].delivery.offset, 3);
+  EXPECT_EQ(second[0].delivery.attempt, 2);
+  EXPECT_EQ(second[0].value, "d");
+  ASSERT_TRUE(subs().Ack("jobs", "w", {second[0].delivery}).ok());
+  // Acking a lost record is acking a done one.
+  EXPECT_TRUE(subs().Ack("jobs", "w", {first[0].delivery}).ok());
+  auto d = subs().DescribeSubscription("jobs", "w");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->partitions[0].ack_floor, 4);
+  EXPECT_EQ(d->partitions[0].in_flight, 0);
+  EXPECT_THAT(Get("jobs", "w", 4), IsEmpty());
 }
 
 TEST_F(SubscriptionTest, ExponentialBackoffBetweenNacks) {

@@ -65,14 +65,15 @@ void PartitionQueue::AdvanceMark() {
       mark_ = floor_;
       continue;
     }
-    auto range = ranges_.upper_bound(mark_);
-    if (range != ranges_.begin() && std::prev(range)->second > mark_) {
-      mark_ = std::prev(range)->second;
+    // An offset in [floor, cursor) is an entry or done.
+    if (const Entry* e = entries_.Find(mark_)) {
+      if (e->attempts < 1) break;
+      ++mark_;
       continue;
     }
-    auto it = entries_.find(mark_);
-    if (it == entries_.end() || it->second.attempts < 1) break;
-    ++mark_;
+    auto range = ranges_.upper_bound(mark_);
+    if (range == ranges_.begin() || std::prev(range)->second <= mark_) break;
+    mark_ = std::prev(range)->second;
   }
 }
 
@@ -151,7 +152,7 @@ void PartitionQueue::FinishLoad(int64_t log_end, TableStore::Batch* batch) {
 // --- The window --------------------------------------------------------
 
 bool PartitionQueue::WindowFull() const {
-  return static_cast<int64_t>(entries_.size()) >=
+  return static_cast<int64_t>(entries_.live()) >=
          static_cast<int64_t>(config_->max_unacked_records);
 }
 
@@ -202,9 +203,9 @@ void PartitionQueue::MarkDone(int64_t start, int64_t end,
 
 void PartitionQueue::SkipTo(int64_t log_start, TableStore::Batch* batch) {
   if (log_start <= floor_) return;
-  while (!entries_.empty() && entries_.begin()->first < log_start) {
-    const int64_t o = entries_.begin()->first;
-    RemoveEntry(o);
+  while (!entries_.empty() && entries_.Front().offset < log_start) {
+    const int64_t o = entries_.Front().offset;
+    RemoveEntry(entries_.Front());
     batch->Delete(Table::kSubscriptions,
                   SubRowKey(prefix_, kSubRowDelivery, partition_, o));
     batch->Delete(Table::kSubscriptions,
@@ -244,27 +245,27 @@ void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
     stored_intents_.erase(r.offset);
     return;
   }
-  Entry& e = entries_[r.offset];
-  if (r.key.has_value()) e.key = std::string(*r.key);
-  if (r.value.has_value()) e.value = std::string(*r.value);
+  Entry& e = entries_.Append(r.offset);
+  if (r.key.has_value()) e.key.emplace(*r.key);
+  if (r.value.has_value()) e.value.emplace(*r.value);
+  e.has_data = true;
   e.timestamp = r.timestamp;
   std::optional<int64_t> not_before;
+  if (!r.headers.empty()) e.headers.reserve(r.headers.size());
   for (const HeaderView& h : r.headers) {
-    Header copy;
+    Header& copy = e.headers.emplace_back();
     copy.key = std::string(h.key);
-    if (h.value.has_value()) copy.value = std::string(*h.value);
+    if (h.value.has_value()) copy.value.emplace(*h.value);
     if (!not_before_header_.empty() && h.key == not_before_header_ &&
         h.value.has_value()) {
       int64_t ms = 0;
       if (absl::SimpleAtoi(ToAbsl(*h.value), &ms)) not_before = ms;
     }
-    e.headers.push_back(std::move(copy));
   }
   if (config_->ordered_by_key && e.key.has_value()) {
     keys_[*e.key].push_back(r.offset);
   }
   if (auto it = stored_intents_.find(r.offset); it != stored_intents_.end()) {
-    e.intent = it->second;
     e.attempts = it->second.attempts;
     e.reason = it->second.reason;
     e.state = State::kDeadLettering;
@@ -285,18 +286,16 @@ void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
       case DeliveryState::kLeased:
         if (t > now) {
           e.state = State::kLeased;
-          e.time = t;
-          timers_.insert({t, r.offset});
+          SetTimer(e, t);
         } else if (config_->max_deliveries > 0 &&
                    e.attempts >= config_->max_deliveries) {
-          Exhaust(r.offset, e, now, /*force_dlq=*/false, batch);
+          Exhaust(e, now, /*force_dlq=*/false, batch);
         } else {
-          SetWaiting(r.offset, e, t + config_->backoff.DelayAfter(e.attempts),
-                     now);
+          SetWaiting(e, t + config_->backoff.DelayAfter(e.attempts), now);
         }
         return;
       case DeliveryState::kWaiting:
-        SetWaiting(r.offset, e, t, now);
+        SetWaiting(e, t, now);
         return;
       case DeliveryState::kParked:
         e.state = State::kParked;
@@ -311,67 +310,114 @@ void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
     const absl::Time t = stored_mark_->second;
     if (t > now) {
       e.state = State::kLeased;
-      e.time = t;
-      timers_.insert({t, r.offset});
+      SetTimer(e, t);
     } else if (config_->max_deliveries == 1) {
-      Exhaust(r.offset, e, now, /*force_dlq=*/false, batch);
+      Exhaust(e, now, /*force_dlq=*/false, batch);
     } else {
-      SetWaiting(r.offset, e, t + config_->backoff.DelayAfter(1), now);
+      SetWaiting(e, t + config_->backoff.DelayAfter(1), now);
     }
     return;
   }
   if (not_before.has_value()) {
-    SetWaiting(r.offset, e, absl::FromUnixMillis(*not_before), now);
+    SetWaiting(e, absl::FromUnixMillis(*not_before), now);
     return;
   }
-  MakeAvailable(r.offset, e);
+  MakeAvailable(e);
 }
 
 // --- State transitions --------------------------------------------------
 
-bool PartitionQueue::Eligible(int64_t offset, const Entry& e) const {
+bool PartitionQueue::Eligible(const Entry& e) const {
   if (!config_->ordered_by_key || !e.key.has_value()) return true;
   auto it = keys_.find(*e.key);
   return it != keys_.end() && !it->second.empty() &&
-         it->second.front() == offset;
+         it->second.front() == e.offset;
 }
 
-void PartitionQueue::ClearTimer(int64_t offset, const Entry& e) {
-  switch (e.state) {
-    case State::kLeased:
-    case State::kWaiting:
-      timers_.erase({e.time, offset});
-      break;
-    case State::kAvailable:
-      available_.erase(offset);
-      break;
-    case State::kDeadLettering:
-      dead_letters_.erase(offset);
-      break;
-    case State::kParked:
-      break;
+void PartitionQueue::ClearTimer(Entry& e) {
+  // Items left in available_ / timers_ go stale (skipped when popped).
+  if (e.timed) {
+    e.timed = false;
+    --timer_count_;
+  }
+  if (e.available) {
+    e.available = false;
+    --available_count_;
+  }
+  if (e.state == State::kDeadLettering) dead_letters_.erase(e.offset);
+}
+
+void PartitionQueue::SetTimer(Entry& e, absl::Time t) {
+  ClearTimer(e);
+  e.time = t;
+  e.timed = true;
+  ++timer_count_;
+  timers_.Push({t, e.offset});
+  if (timers_.size() > 2 * timer_count_ + 1024) {
+    // Leases held long keep stale items from reaching the front (see
+    // PruneTimers): drop them all (amortized O(1) per push).
+    timers_.Filter([this](const Timer& item) { return TimerCurrent(item); });
   }
 }
 
-void PartitionQueue::MakeAvailable(int64_t offset, Entry& e) {
-  e.state = State::kAvailable;
-  e.time = absl::InfinitePast();
-  if (Eligible(offset, e)) available_.insert(offset);
+bool PartitionQueue::TimerCurrent(const Timer& t) const {
+  const Entry* e = entries_.Find(t.offset);
+  return e != nullptr && e->timed && e->time == t.time;
 }
 
-void PartitionQueue::SetWaiting(int64_t offset, Entry& e, absl::Time visible,
-                                absl::Time now) {
+void PartitionQueue::PruneTimers() {
+  while (!timers_.empty() && !TimerCurrent(timers_.Top())) timers_.Pop();
+}
+
+void PartitionQueue::AddAvailable(Entry& e) {
+  if (e.available) return;
+  e.available = true;
+  ++available_count_;
+  if (e.queued) return;  // its item is still in the queue
+  e.queued = true;
+  available_.Push(e.offset);
+  if (available_.size() > 2 * available_count_ + 1024) {
+    available_.Filter([this](int64_t offset) {
+      Entry* x = entries_.Find(offset);
+      if (x == nullptr) return false;
+      x->queued = x->available;
+      return x->queued;
+    });
+  }
+}
+
+PartitionQueue::Entry* PartitionQueue::PopAvailable() {
+  while (!available_.empty()) {
+    const int64_t offset = available_.Top();
+    available_.Pop();
+    Entry* e = entries_.Find(offset);
+    if (e == nullptr) continue;
+    e->queued = false;
+    if (!e->available) continue;
+    e->available = false;
+    --available_count_;
+    return e;
+  }
+  return nullptr;
+}
+
+void PartitionQueue::MakeAvailable(Entry& e) {
+  ClearTimer(e);
+  e.state = State::kAvailable;
+  e.time = absl::InfinitePast();
+  if (Eligible(e)) AddAvailable(e);
+}
+
+void PartitionQueue::SetWaiting(Entry& e, absl::Time visible, absl::Time now) {
   if (visible <= now) {
-    MakeAvailable(offset, e);
+    MakeAvailable(e);
     return;
   }
   e.state = State::kWaiting;
-  e.time = visible;
-  timers_.insert({visible, offset});
+  SetTimer(e, visible);
 }
 
-void PartitionQueue::PutDeliveryRow(int64_t offset, Entry& e,
-                                    TableStore::Batch* batch) {
+void PartitionQueue::PutDeliveryRow(Entry& e, TableStore::Batch* batch) {
   DeliveryRow row;
   row.attempts = e.attempts;
   row.state = e.state == State::kLeased   ? DeliveryState::kLeased
@@ -380,36 +426,34 @@ void PartitionQueue::PutDeliveryRow(int64_t offset, Entry& e,
   row.time_ms = e.time == absl::InfinitePast() ? 0 : absl::ToUnixMillis(e.time);
   row.reason = e.reason;
   batch->Put(Table::kSubscriptions,
-             SubRowKey(prefix_, kSubRowDelivery, partition_, offset),
+             SubRowKey(prefix_, kSubRowDelivery, partition_, e.offset),
              EncodeDeliveryRow(row));
   e.has_row = true;
 }
 
-void PartitionQueue::Exhaust(int64_t offset, Entry& e, absl::Time now,
-                             bool force_dlq, TableStore::Batch* batch) {
-  ClearTimer(offset, e);
+void PartitionQueue::Exhaust(Entry& e, absl::Time now, bool force_dlq,
+                             TableStore::Batch* batch) {
+  ClearTimer(e);
   if (!force_dlq && config_->ordered_by_key && e.key.has_value() &&
       config_->poison_policy == PoisonPolicy::kPark) {
     e.state = State::kParked;
     e.time = now;
-    PutDeliveryRow(offset, e, batch);
+    PutDeliveryRow(e, batch);
     ++stats_.parked;
     return;
   }
   if (!config_->dead_letter_topic.empty()) {
     e.state = State::kDeadLettering;
-    dead_letters_.insert(offset);
+    dead_letters_.insert(e.offset);
     return;
   }
   ++stats_.dropped;
-  Done(offset, batch);
+  Done(e.offset, batch);
 }
 
-void PartitionQueue::RemoveEntry(int64_t offset) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end()) return;
-  Entry& e = it->second;
-  ClearTimer(offset, e);
+void PartitionQueue::RemoveEntry(Entry& e) {
+  const int64_t offset = e.offset;
+  ClearTimer(e);
   if (config_->ordered_by_key && e.key.has_value()) {
     auto k = keys_.find(*e.key);
     if (k != keys_.end()) {
@@ -419,85 +463,113 @@ void PartitionQueue::RemoveEntry(int64_t offset) {
       if (q.empty()) {
         keys_.erase(k);
       } else if (was_head) {
-        auto next = entries_.find(q.front());
-        if (next != entries_.end() && next->second.state == State::kAvailable) {
-          available_.insert(q.front());
+        Entry* next = entries_.Find(q.front());
+        if (next != nullptr && next->state == State::kAvailable) {
+          AddAvailable(*next);
         }
       }
     }
   }
-  entries_.erase(it);
+  entries_.Erase(e);
 }
 
 // --- Dispatch -----------------------------------------------------------
 
 void PartitionQueue::Advance(absl::Time now, TableStore::Batch* batch) {
-  while (!timers_.empty() && timers_.begin()->first <= now) {
-    const auto [t, offset] = *timers_.begin();
-    timers_.erase(timers_.begin());
-    Entry& e = entries_.at(offset);
+  while (!timers_.empty() && timers_.Top().time <= now) {
+    const Timer t = timers_.Top();
+    timers_.Pop();
+    if (!TimerCurrent(t)) continue;
+    Entry& e = *entries_.Find(t.offset);
+    e.timed = false;
+    --timer_count_;
     if (e.state == State::kLeased) {
       ++stats_.expired;
       if (config_->max_deliveries > 0 &&
           e.attempts >= config_->max_deliveries) {
-        Exhaust(offset, e, now, /*force_dlq=*/false, batch);
+        Exhaust(e, now, /*force_dlq=*/false, batch);
       } else {
         // The stored row (leased, deadline t) already implies this wait:
         // a restart recomputes it the same way.
-        SetWaiting(offset, e, t + config_->backoff.DelayAfter(e.attempts), now);
+        SetWaiting(e, t.time + config_->backoff.DelayAfter(e.attempts), now);
       }
     } else {
-      MakeAvailable(offset, e);
+      MakeAvailable(e);
     }
   }
 }
 
-std::optional<absl::Time> PartitionQueue::NextTimer() const {
+std::optional<absl::Time> PartitionQueue::NextTimer() {
+  PruneTimers();
   if (timers_.empty()) return std::nullopt;
-  return timers_.begin()->first;
+  return timers_.Top().time;
 }
 
 void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
                           TableStore::Batch* batch,
-                          std::vector<ReceivedRecord>* out) {
+                          std::vector<ReceivedRecord>* out,
+                          std::vector<size_t>* unread) {
   // First deliveries that the mark will cover need no row of their own.
   const int64_t old_mark = mark_;
+  const absl::Time deadline = now + lease;
   std::vector<int64_t> maybe_covered;
-  while (n > 0 && !available_.empty()) {
-    const int64_t offset = *available_.begin();
-    available_.erase(available_.begin());
-    Entry& e = entries_.at(offset);
+  for (; n > 0; --n) {
+    Entry* found = PopAvailable();
+    if (found == nullptr) break;
+    Entry& e = *found;
     ++e.attempts;
     e.state = State::kLeased;
-    e.time = now + lease;
-    timers_.insert({e.time, offset});
-    if (e.attempts == 1 && !e.has_row && offset >= old_mark) {
-      maybe_covered.push_back(offset);
+    SetTimer(e, deadline);
+    if (e.attempts == 1 && !e.has_row && e.offset >= old_mark) {
+      maybe_covered.push_back(e.offset);
     } else {
-      PutDeliveryRow(offset, e, batch);
+      PutDeliveryRow(e, batch);
     }
     ++stats_.delivered;
     if (e.attempts > 1) ++stats_.redelivered;
-    ReceivedRecord r;
+    ReceivedRecord& r = out->emplace_back();
     r.delivery = {
-        .partition = partition_, .offset = offset, .attempt = e.attempts};
-    r.key = e.key;
-    r.value = e.value;
-    r.headers = e.headers;
+        .partition = partition_, .offset = e.offset, .attempt = e.attempts};
     r.timestamp = e.timestamp;
-    r.lease_deadline = e.time;
-    out->push_back(std::move(r));
-    --n;
+    r.lease_deadline = deadline;
+    if (e.has_data) {
+      // Handed over, not copied: a redelivery reads the log again.
+      if (config_->ordered_by_key) {
+        r.key = e.key;  // still needed for the key's order
+      } else {
+        r.key = std::move(e.key);
+        e.key.reset();
+      }
+      r.value = std::move(e.value);
+      e.value.reset();
+      r.headers = std::move(e.headers);
+      e.headers = {};
+      e.has_data = false;
+    } else {
+      unread->push_back(out->size() - 1);
+    }
   }
+  // Leases acked before their deadline leave stale timer items, mostly at
+  // the front (the oldest leases are usually acked first).
+  PruneTimers();
   if (maybe_covered.empty()) return;
   AdvanceMark();
   for (int64_t offset : maybe_covered) {
-    if (offset >= mark_) PutDeliveryRow(offset, entries_.at(offset), batch);
+    if (offset >= mark_) PutDeliveryRow(*entries_.Find(offset), batch);
   }
   if (mark_ != old_mark || maybe_covered.front() < mark_) {
-    mark_deadline_ = std::max(mark_deadline_, now + lease);
+    mark_deadline_ = std::max(mark_deadline_, deadline);
     mark_dirty_ = true;
   }
+}
+
+void PartitionQueue::Lost(int64_t offset, TableStore::Batch* batch) {
+  Entry* e = entries_.Find(offset);
+  if (e == nullptr) return;
+  --stats_.delivered;
+  if (e->attempts > 1) --stats_.redelivered;
+  ++stats_.lost_to_retention;
+  Done(offset, batch);
 }
 
 // --- Consumer calls -----------------------------------------------------
@@ -505,26 +577,25 @@ void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
 absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
                                            bool* done) const {
   *done = false;
-  if (IsDone(d.offset)) {
+  const Entry* e = entries_.Find(d.offset);  // entries are never done
+  if (e == nullptr && IsDone(d.offset)) {
     *done = true;
     return absl::OkStatus();
   }
-  auto it = entries_.find(d.offset);
-  if (it == entries_.end() || it->second.attempts == 0) {
+  if (e == nullptr || e->attempts == 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "partition %d offset %d is not delivered", partition_, d.offset));
   }
-  const Entry& e = it->second;
-  if (e.attempts != d.attempt) {
+  if (e->attempts != d.attempt) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "lease lost: partition %d offset %d is at delivery attempt %d, not "
         "%d",
-        partition_, d.offset, e.attempts, d.attempt));
+        partition_, d.offset, e->attempts, d.attempt));
   }
-  if (e.state == State::kParked || e.state == State::kDeadLettering) {
+  if (e->state == State::kParked || e->state == State::kDeadLettering) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "partition %d offset %d is not leased (%s)", partition_, d.offset,
-        e.state == State::kParked ? "parked" : "being dead-lettered"));
+        e->state == State::kParked ? "parked" : "being dead-lettered"));
   }
   return absl::OkStatus();
 }
@@ -533,17 +604,19 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
                          TableStore::Batch* batch) {
   // As Done() for each, but runs of consecutive offsets are marked done
   // together: one range row per run rather than one rewrite per record.
-  std::sort(offsets.begin(), offsets.end());
+  if (!std::is_sorted(offsets.begin(), offsets.end())) {
+    std::sort(offsets.begin(), offsets.end());
+  }
   std::vector<int64_t> done;
   done.reserve(offsets.size());
   for (int64_t offset : offsets) {
-    auto it = entries_.find(offset);
-    if (it == entries_.end()) continue;  // not in flight, or a repeat
-    if (it->second.has_row) {
+    Entry* e = entries_.Find(offset);
+    if (e == nullptr) continue;  // not in flight, or a repeat
+    if (e->has_row) {
       batch->Delete(Table::kSubscriptions,
                     SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
     }
-    RemoveEntry(offset);
+    RemoveEntry(*e);
     done.push_back(offset);
     ++stats_.acked;
   }
@@ -556,12 +629,12 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
 }
 
 void PartitionQueue::Done(int64_t offset, TableStore::Batch* batch) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end()) return;
+  Entry* e = entries_.Find(offset);
+  if (e == nullptr) return;
   // Only rows that were written: first deliveries the mark covers have
   // none, and deleting a missing key would still write a tombstone.
-  const bool had_row = it->second.has_row;
-  RemoveEntry(offset);
+  const bool had_row = e->has_row;
+  RemoveEntry(*e);
   MarkDone(offset, offset + 1, batch);
   if (had_row) {
     batch->Delete(Table::kSubscriptions,
@@ -572,11 +645,11 @@ void PartitionQueue::Done(int64_t offset, TableStore::Batch* batch) {
 void PartitionQueue::Nack(int64_t offset, absl::Time now,
                           std::optional<absl::Duration> delay,
                           std::string_view reason, TableStore::Batch* batch) {
-  Entry& e = entries_.at(offset);
-  ClearTimer(offset, e);
+  Entry& e = *entries_.Find(offset);
+  ClearTimer(e);
   e.reason = std::string(reason);
   if (config_->max_deliveries > 0 && e.attempts >= config_->max_deliveries) {
-    Exhaust(offset, e, now, /*force_dlq=*/false, batch);
+    Exhaust(e, now, /*force_dlq=*/false, batch);
     return;
   }
   const absl::Time visible =
@@ -584,40 +657,38 @@ void PartitionQueue::Nack(int64_t offset, absl::Time now,
                                : config_->backoff.DelayAfter(e.attempts));
   e.state = State::kWaiting;
   e.time = visible;
-  PutDeliveryRow(offset, e, batch);
-  SetWaiting(offset, e, visible, now);
+  PutDeliveryRow(e, batch);
+  SetWaiting(e, visible, now);
 }
 
 absl::Status PartitionQueue::Extend(int64_t offset, absl::Time deadline,
                                     TableStore::Batch* batch) {
-  Entry& e = entries_.at(offset);
+  Entry& e = *entries_.Find(offset);
   if (e.state != State::kLeased) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "partition %d offset %d: the lease has expired", partition_, offset));
   }
-  timers_.erase({e.time, offset});
-  e.time = deadline;
-  timers_.insert({e.time, offset});
-  PutDeliveryRow(offset, e, batch);
+  SetTimer(e, deadline);
+  PutDeliveryRow(e, batch);
   return absl::OkStatus();
 }
 
 void PartitionQueue::Reject(int64_t offset, absl::Time now,
                             std::string_view reason, TableStore::Batch* batch) {
-  Entry& e = entries_.at(offset);
+  Entry& e = *entries_.Find(offset);
   e.reason = std::string(reason);
-  Exhaust(offset, e, now, /*force_dlq=*/true, batch);
+  Exhaust(e, now, /*force_dlq=*/true, batch);
 }
 
 // --- Parked keys and dead letters ---------------------------------------
 
 std::vector<ParkedRecord> PartitionQueue::Parked() const {
   std::vector<ParkedRecord> out;
-  for (const auto& [offset, e] : entries_) {
-    if (e.state != State::kParked) continue;
+  entries_.ForEach([&](const Entry& e) {
+    if (e.state != State::kParked) return;
     ParkedRecord p;
     p.partition = partition_;
-    p.offset = offset;
+    p.offset = e.offset;
     p.key = e.key;
     p.attempts = e.attempts;
     p.reason = e.reason;
@@ -629,33 +700,33 @@ std::vector<ParkedRecord> PartitionQueue::Parked() const {
       }
     }
     out.push_back(std::move(p));
-  }
+  });
   return out;
 }
 
 absl::Status PartitionQueue::Resolve(int64_t offset, ParkedAction action,
                                      absl::Time now, TableStore::Batch* batch) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end() || it->second.state != State::kParked) {
+  Entry* found = entries_.Find(offset);
+  if (found == nullptr || found->state != State::kParked) {
     return absl::NotFoundError(absl::StrFormat(
         "nothing is parked at partition %d offset %d", partition_, offset));
   }
-  Entry& e = it->second;
+  Entry& e = *found;
   switch (action) {
     case ParkedAction::kRetry:
       // A row with no attempts (not a delete: below the delivery mark, no
       // row would mean "delivered once").
       e.attempts = 0;
       e.reason.clear();
-      MakeAvailable(offset, e);
-      PutDeliveryRow(offset, e, batch);
+      MakeAvailable(e);
+      PutDeliveryRow(e, batch);
       break;
     case ParkedAction::kSkip:
       ++stats_.dropped;
       Done(offset, batch);
       break;
     case ParkedAction::kDeadLetter:
-      Exhaust(offset, e, now, /*force_dlq=*/true, batch);
+      Exhaust(e, now, /*force_dlq=*/true, batch);
       break;
   }
   return absl::OkStatus();
@@ -667,18 +738,12 @@ std::optional<int64_t> PartitionQueue::NextDeadLetter() const {
 }
 
 const PartitionQueue::Entry* PartitionQueue::Find(int64_t offset) const {
-  auto it = entries_.find(offset);
-  return it == entries_.end() ? nullptr : &it->second;
-}
-
-void PartitionQueue::SetIntent(int64_t offset, const IntentRow& intent) {
-  auto it = entries_.find(offset);
-  if (it != entries_.end()) it->second.intent = intent;
+  return entries_.Find(offset);
 }
 
 void PartitionQueue::CompleteDeadLetter(int64_t offset,
                                         TableStore::Batch* batch) {
-  if (entries_.count(offset) == 0 && !IsDone(offset)) {
+  if (entries_.Find(offset) == nullptr && !IsDone(offset)) {
     // Not read into the window yet (an intent found after a restart).
     MarkDone(offset, offset + 1, batch);
     stored_intents_.erase(offset);
@@ -705,7 +770,7 @@ SubscriptionPartitionState PartitionQueue::Describe(int64_t log_end) const {
   }
   s.acked_ranges = static_cast<int64_t>(ranges_.size());
   s.backlog = std::max<int64_t>(0, log_end - floor_ - s.acked_above_floor);
-  for (const auto& [offset, e] : entries_) {
+  entries_.ForEach([&](const Entry& e) {
     switch (e.state) {
       case State::kLeased:
         ++s.in_flight;
@@ -719,12 +784,12 @@ SubscriptionPartitionState PartitionQueue::Describe(int64_t log_end) const {
       default:
         break;
     }
-  }
+  });
   return s;
 }
 
 int64_t PartitionQueue::OldestTimestamp() const {
-  return entries_.empty() ? -1 : entries_.begin()->second.timestamp;
+  return entries_.empty() ? -1 : entries_.Front().timestamp;
 }
 
 }  // namespace spool

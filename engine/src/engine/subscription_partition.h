@@ -19,6 +19,13 @@
 // oldest entry of its key, so at most one record per key is in flight and
 // keys keep their order.
 //
+// Layout (subscription_window.h): entries live in a ring of slots in
+// offset order (O(1) lookup while offsets are dense); available offsets
+// and timers are min-queues with lazy deletion (an entry's flags say which
+// queued item is current; stale ones are skipped and pruned). Nothing is
+// allocated per record but the record's own data, which the first
+// delivery hands over to the consumer (a redelivery reads the log).
+//
 // Every change that must persist adds its rows to a TableStore::Batch the
 // caller writes (under the caller's lock, so a partition's writes reach the
 // tables in the order the state changed). Rows are computed from the
@@ -43,6 +50,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "engine/subscription_codec.h"
+#include "engine/subscription_window.h"
 #include "spool/record.h"
 #include "spool/subscriptions.h"
 #include "tables/table_store.h"
@@ -53,17 +61,26 @@ class PartitionQueue {
  public:
   enum class State { kAvailable, kLeased, kWaiting, kParked, kDeadLettering };
 
+  // A record in the window (a slot of an OffsetRing). The record's key,
+  // value and headers are held from the read until its first delivery,
+  // which moves them into the ReceivedRecord (the key stays for
+  // ordered_by_key); a redelivery reads them from the log again.
   struct Entry {
+    int64_t offset = 0;
+    int64_t timestamp = -1;
+    absl::Time time = absl::InfinitePast();  // deadline / visible / parked
+    int32_t attempts = 0;
+    State state = State::kAvailable;
+    bool live = false;       // a slot of the window, not a dead one
+    bool has_row = false;    // a delivery row was written
+    bool has_data = false;   // key, value and headers are held
+    bool available = false;  // counted in available()
+    bool queued = false;     // has an item in available_ (maybe stale)
+    bool timed = false;      // its (time, offset) item in timers_ is current
     std::optional<std::string> key;
     std::optional<std::string> value;
     std::vector<Header> headers;
-    int64_t timestamp = -1;
-    int32_t attempts = 0;
-    State state = State::kAvailable;
-    absl::Time time = absl::InfinitePast();  // deadline / visible / parked
     std::string reason;
-    bool has_row = false;             // a delivery row was written
-    std::optional<IntentRow> intent;  // written dead-letter intent
   };
 
   // Counters since the engine opened.
@@ -114,12 +131,21 @@ class PartitionQueue {
   // Ends leases and waits due at `now`. Records whose lease ran out on
   // their last allowed delivery are exhausted (see Exhaust).
   void Advance(absl::Time now, TableStore::Batch* batch);
-  // The earliest pending timer, if any.
-  std::optional<absl::Time> NextTimer() const;
-  size_t available() const { return available_.size(); }
-  // Leases up to n available records.
+  // The earliest pending timer, if any (drops stale timer items).
+  std::optional<absl::Time> NextTimer();
+  size_t available() const { return available_count_; }
+  // Leases up to n available records, appending them to *out in offset
+  // order. Records delivered before no longer hold their data: their
+  // indices in *out are appended to *unread, for the caller to read from
+  // the log (or to report Lost).
   void Take(int n, absl::Time now, absl::Duration lease,
-            TableStore::Batch* batch, std::vector<ReceivedRecord>* out);
+            TableStore::Batch* batch, std::vector<ReceivedRecord>* out,
+            std::vector<size_t>* unread);
+  // The record Take just handed out is no longer in the log (retention or
+  // compaction removed it since it was read): it is done, counted as lost
+  // to retention, not as delivered. REQUIRES: not yet returned to a
+  // consumer.
+  void Lost(int64_t offset, TableStore::Batch* batch);
 
   // --- Consumer calls ---------------------------------------------------
   // OK if `d` is the record's current delivery; kFailedPrecondition
@@ -144,7 +170,6 @@ class PartitionQueue {
   // The next record waiting to be dead-lettered, if any.
   std::optional<int64_t> NextDeadLetter() const;
   const Entry* Find(int64_t offset) const;
-  void SetIntent(int64_t offset, const IntentRow& intent);
   // The record is in the dead-letter topic: done, intent row deleted.
   void CompleteDeadLetter(int64_t offset, TableStore::Batch* batch);
 
@@ -161,21 +186,39 @@ class PartitionQueue {
   Stats& mutable_stats() { return stats_; }
 
  private:
+  struct Timer {
+    absl::Time time;
+    int64_t offset;
+    bool operator<(const Timer& o) const {
+      return time < o.time || (time == o.time && offset < o.offset);
+    }
+  };
+
   bool IsDone(int64_t offset) const;
-  bool Eligible(int64_t offset, const Entry& e) const;
+  bool Eligible(const Entry& e) const;
   // Marks [start, end) done; rows into batch unless null (gaps).
   void MarkDone(int64_t start, int64_t end, TableStore::Batch* batch);
-  void ClearTimer(int64_t offset, const Entry& e);
-  void SetWaiting(int64_t offset, Entry& e, absl::Time visible, absl::Time now);
-  void MakeAvailable(int64_t offset, Entry& e);
+  // Takes the entry off the available queue, its timer or the dead-letter
+  // set, as its state says.
+  void ClearTimer(Entry& e);
+  void SetTimer(Entry& e, absl::Time t);
+  bool TimerCurrent(const Timer& t) const;
+  // Drops stale items from the front of timers_.
+  void PruneTimers();
+  void AddAvailable(Entry& e);
+  // The available entry with the lowest offset (taken off the queue), or
+  // null.
+  Entry* PopAvailable();
+  void SetWaiting(Entry& e, absl::Time visible, absl::Time now);
+  void MakeAvailable(Entry& e);
   // The record failed its last allowed delivery, or was rejected:
   // park / dead-letter / drop it.
-  void Exhaust(int64_t offset, Entry& e, absl::Time now, bool force_dlq,
+  void Exhaust(Entry& e, absl::Time now, bool force_dlq,
                TableStore::Batch* batch);
-  void PutDeliveryRow(int64_t offset, Entry& e, TableStore::Batch* batch);
+  void PutDeliveryRow(Entry& e, TableStore::Batch* batch);
   // Removes the entry and its key's claim; the key's next record may
   // become eligible.
-  void RemoveEntry(int64_t offset);
+  void RemoveEntry(Entry& e);
   // Moves mark_ over offsets that are done or delivered at least once.
   void AdvanceMark();
   // Marks an entry done (Ack without counting it).
@@ -197,9 +240,15 @@ class PartitionQueue {
   bool mark_dirty_ = false;
   std::optional<std::pair<int64_t, absl::Time>> stored_mark_;
   std::map<int64_t, int64_t> ranges_;  // start -> end
-  std::map<int64_t, Entry> entries_;
-  std::set<int64_t> available_;                      // kAvailable and eligible
-  std::set<std::pair<absl::Time, int64_t>> timers_;  // kLeased, kWaiting
+  OffsetRing<Entry> entries_;
+  // Offsets of kAvailable, eligible entries (Entry::available), with stale
+  // items skipped when popped; available_count_ counts the current ones.
+  LazyMinQueue<int64_t> available_;
+  size_t available_count_ = 0;
+  // Deadlines of kLeased and visible times of kWaiting entries
+  // (Entry::timed), with stale items skipped when popped.
+  LazyMinQueue<Timer> timers_;
+  size_t timer_count_ = 0;
   absl::flat_hash_map<std::string, std::deque<int64_t>> keys_;  // ordered
   std::set<int64_t> dead_letters_;  // kDeadLettering
   // Stored rows of offsets not yet read into the window.

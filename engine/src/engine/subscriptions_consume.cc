@@ -2,10 +2,12 @@
 // keys (see subscriptions_impl.h).
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "engine/subscriptions_impl.h"
 #include "util/status_macros.h"
@@ -16,6 +18,72 @@ namespace {
 constexpr int64_t kFillBytes = 256 << 10;
 constexpr int kMaxFillRounds = 16;
 constexpr int32_t kMaxReceiveRecords = 100000;
+
+// Reads the data of records Take handed out without it (redeliveries:
+// the first delivery moved it to its consumer) back from the log into
+// (*out)[i], i in `unread` (ascending offsets). Records the log no longer
+// has (retention, compaction) are reported Lost and dropped from *out. On
+// a read error, the records still without data are dropped from *out
+// (they stay leased and come back when the lease ends) and the error is
+// returned.
+absl::Status ReadBack(Engine& engine, const TopicPartition& tp,
+                      PartitionQueue& q, const std::vector<size_t>& unread,
+                      TableStore::Batch* batch,
+                      std::vector<ReceivedRecord>* out) {
+  if (unread.empty()) return absl::OkStatus();
+  std::vector<bool> drop(out->size(), false);
+  absl::Status status;
+  size_t k = 0;
+  auto offset_of = [&](size_t i) { return (*out)[unread[i]].delivery.offset; };
+  auto lose = [&](size_t i) {
+    q.Lost(offset_of(i), batch);
+    drop[unread[i]] = true;
+  };
+  while (k < unread.size()) {
+    const int64_t from = offset_of(k);
+    absl::StatusOr<FetchResult> f =
+        engine.Fetch(tp, from, {.max_bytes = kFillBytes});
+    if (absl::IsOutOfRange(f.status())) {  // below the log start now
+      lose(k++);
+      continue;
+    }
+    if (!f.ok()) {
+      status = f.status();
+      break;
+    }
+    status = f->ForEachRecord([&](const RecordView& r) {
+      while (k < unread.size() && offset_of(k) < r.offset) lose(k++);
+      if (k == unread.size()) return false;
+      if (offset_of(k) == r.offset) {
+        ReceivedRecord& rec = (*out)[unread[k++]];
+        if (r.key.has_value()) rec.key.emplace(*r.key);
+        if (r.value.has_value()) rec.value.emplace(*r.value);
+        for (const HeaderView& h : r.headers) {
+          Header& copy = rec.headers.emplace_back();
+          copy.key = std::string(h.key);
+          if (h.value.has_value()) copy.value.emplace(*h.value);
+        }
+      }
+      return k < unread.size();
+    });
+    if (!status.ok()) break;
+    // Offsets below next_offset that were not seen have no record now;
+    // an empty read means the log ends before them.
+    const int64_t next = f->batches.empty() ? INT64_MAX : f->next_offset;
+    while (k < unread.size() && offset_of(k) < std::max(next, from + 1)) {
+      lose(k++);
+    }
+  }
+  for (; k < unread.size(); ++k) drop[unread[k]] = true;  // after an error
+  size_t w = 0;
+  for (size_t i = 0; i < out->size(); ++i) {
+    if (drop[i]) continue;
+    if (w != i) (*out)[w] = std::move((*out)[i]);
+    ++w;
+  }
+  out->resize(w);
+  return status;
+}
 
 }  // namespace
 
@@ -60,24 +128,34 @@ absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::TryReceive(
     std::optional<absl::Time>* next_timer) {
   SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(sub));
   std::vector<ReceivedRecord> out;
+  out.reserve(static_cast<size_t>(std::min(max_records, 1024)));
+  std::vector<size_t> unread;
   const size_t n = parts.size();
   if (n == 0) return out;
   const size_t start = sub.next_part.fetch_add(1) % n;
   bool dead_letters = false;
-  for (size_t i = 0; i < n; ++i) {
-    Part& part = *parts[(start + i) % n];
-    const int32_t p = static_cast<int32_t>((start + i) % n);
+  // One partition's turn: expire its timers, read the log into its window
+  // if it has too few records available, hand out what it has.
+  auto visit = [&](size_t idx) -> absl::Status {
+    Part& part = *parts[idx];
+    const int32_t p = static_cast<int32_t>(idx);
     MutexLock lock(&part.mu);
+    part.busy.store(true, std::memory_order_relaxed);
+    absl::Cleanup idle = [&] {
+      part.busy.store(false, std::memory_order_relaxed);
+    };
     PartitionQueue& q = part.queue;
     const absl::Time now = clock_->Now();
     TableStore::Batch batch;
     q.Advance(now, &batch);
     const size_t want = static_cast<size_t>(max_records) - out.size();
     absl::Status fill;
-    if (want > 0) {
-      if (q.available() < want) fill = Fill(sub, q, p, want, now, &batch);
-      q.Take(static_cast<int>(want), now, lease, &batch, &out);
-    }
+    if (q.available() < want) fill = Fill(sub, q, p, want, now, &batch);
+    unread.clear();
+    q.Take(static_cast<int>(want), now, lease, &batch, &out, &unread);
+    absl::Status read =
+        ReadBack(*engine_, {sub.stored.topic, p}, q, unread, &batch, &out);
+    if (fill.ok()) fill = read;
     q.FlushRows(&batch);
     SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/false));
     // A failed read of the log: report it unless records were handed out
@@ -87,6 +165,25 @@ absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::TryReceive(
       if (!next_timer->has_value() || *t < **next_timer) *next_timer = t;
     }
     dead_letters |= q.NextDeadLetter().has_value();
+    return absl::OkStatus();
+  };
+  // Partitions another consumer is busy with go last, and partitions are
+  // visited only until max_records are handed out: a consumer seldom
+  // waits for a lock, and takes one lock per call when one partition has
+  // enough. (A partition left out has its timers expired by a later call:
+  // each call starts at the next partition.)
+  const size_t max = static_cast<size_t>(max_records);
+  absl::InlinedVector<size_t, 8> busy;
+  for (size_t i = 0; i < n && out.size() < max; ++i) {
+    const size_t idx = (start + i) % n;
+    if (parts[idx]->busy.load(std::memory_order_relaxed)) {
+      busy.push_back(idx);
+      continue;
+    }
+    SPOOL_RETURN_IF_ERROR(visit(idx));
+  }
+  for (size_t i = 0; i < busy.size() && out.size() < max; ++i) {
+    SPOOL_RETURN_IF_ERROR(visit(busy[i]));
   }
   if (dead_letters) {
     // Best effort here: a failure (the dead-letter topic is gone, a full

@@ -123,7 +123,6 @@ absl::Status SubscriptionsImpl::DeadLetterOne(Sub& sub,
               SubRowKey(sub.prefix, kSubRowIntent, partition, offset),
               EncodeIntentRow(open.row));
     SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/true));
-    part.queue.SetIntent(offset, open.row);
   }
   sub.open_intents.push_back(open);
   SPOOL_RETURN_IF_ERROR(FinishIntent(sub, parts, open));
@@ -135,7 +134,8 @@ absl::StatusOr<std::optional<Record>> SubscriptionsImpl::DeadLetterRecord(
     const Sub& sub, Part& part, const OpenIntent& open) const {
   {
     MutexLock lock(&part.mu);
-    if (const PartitionQueue::Entry* e = part.queue.Find(open.offset)) {
+    const PartitionQueue::Entry* e = part.queue.Find(open.offset);
+    if (e != nullptr && e->has_data) {
       Record r;
       r.key = e->key;
       r.value = e->value;
@@ -144,7 +144,8 @@ absl::StatusOr<std::optional<Record>> SubscriptionsImpl::DeadLetterRecord(
       return std::optional<Record>(std::move(r));
     }
   }
-  // Not in the window (an intent found after a restart): read the log.
+  // Not in the window (an intent found after a restart), or delivered
+  // before (the window handed its data to the consumer): read the log.
   const TopicPartition tp{sub.stored.topic, open.partition};
   absl::StatusOr<FetchResult> f = engine_->Fetch(tp, open.offset);
   if (absl::IsOutOfRange(f.status())) {

@@ -197,6 +197,13 @@ SubscriptionsImpl::Parts(Sub& sub) const {
 
 absl::StatusOr<SubscriptionsImpl::PartPtr> SubscriptionsImpl::PartOf(
     Sub& sub, int32_t partition) const {
+  {
+    // Partitions are never removed: a known one needs no catalog lookup.
+    MutexLock lock(&sub.parts_mu);
+    if (partition >= 0 && partition < static_cast<int32_t>(sub.parts.size())) {
+      return sub.parts[partition];
+    }
+  }
   SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(sub));
   if (partition < 0 || partition >= static_cast<int32_t>(parts.size())) {
     return absl::NotFoundError(

@@ -118,6 +118,8 @@ class SubscriptionsImpl final : public Subscriptions {
     explicit Part(PartitionQueue q) : queue(std::move(q)) {}
     mutable Mutex mu;
     PartitionQueue queue ABSL_GUARDED_BY(mu);
+    // A consumer holds mu to receive (a hint: others try elsewhere first).
+    std::atomic<bool> busy{false};
   };
   using PartPtr = std::shared_ptr<Part>;
 
