@@ -551,6 +551,53 @@ TEST_F(SubscriptionTest, AcksOfRecordsAPowerLossTookDoNotHideLaterRecords) {
               ElementsAre("new-0", "new-1", "new-2"));
 }
 
+// A dead letter appended for a record a power loss then took, whose
+// completion (the sequence row) never got written: loading drops the
+// intent with the record, and the next dead letter must still reach the
+// dead-letter topic, not be taken for a retry of the first (crashtest
+// power seed 575: the reject returned OK and nothing was appended).
+constexpr int kCompletionSync = 2;
+
+TEST_F(SubscriptionTest, ADeadLetterOfALostRecordDoesNotSwallowTheNext) {
+  CreateTopicWith("jobs", 1);
+  CreateTopicWith("dlq", 1);
+  Put("jobs", 0, std::nullopt, "durable");
+  ASSERT_TRUE(engine_->Flush().ok());
+  Put("jobs", 0, std::nullopt, "lost");  // offset 1, never synced
+  SubscriptionConfig c;
+  c.dead_letter_topic = "dlq";
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
+  auto r = Get("jobs", "w", 2);
+  ASSERT_EQ(r.size(), 2u);
+  // The second synced write to the tables is the reject's completion,
+  // after its intent row (and the dead letter's append to the log).
+  fs_.InjectFault({.op = FaultOp::kSync,
+                   .nth = kCompletionSync,
+                   .sticky = true,
+                   .path_substring = "spool-tables"});
+  EXPECT_FALSE(subs().Reject("jobs", "w", r[1].delivery, "bad").ok());
+  fs_.ClearFaults();
+  ASSERT_EQ(ReadTopic("dlq").size(), 1u)
+      << "the fault was meant to hit the completion, after the append";
+  fs_.SimulatePowerLoss({.mode = PowerLossMode::kDropUnsynced});
+  fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+  engine_.reset();
+  fs_.ClearFaults();
+  Open();
+  ASSERT_EQ(engine_->Offsets({"jobs", 0})->log_end_offset, 1);
+  EXPECT_EQ(Put("jobs", 0, std::nullopt, "new"), 1);
+  auto again = Get("jobs", "w", 2);  // offset 0 is still leased
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[0].delivery.offset, 1);
+  ASSERT_TRUE(subs().Reject("jobs", "w", again[0].delivery, "bad too").ok());
+  auto dlq = ReadTopic("dlq");
+  ASSERT_EQ(dlq.size(), 2u) << "the second dead letter was swallowed";
+  EXPECT_EQ(dlq[0].value, "lost");
+  EXPECT_EQ(dlq[1].value, "new");
+  EXPECT_EQ(dlq[1].headers[kDlqOffsetHeader], "1");
+  EXPECT_EQ(dlq[1].headers[kDlqReasonHeader], "bad too");
+}
+
 TEST_F(SubscriptionTest, LongPollWakesOnAppendWithoutBusyWaiting) {
   CreateTopicWith("jobs", 3);
   ASSERT_TRUE(subs().CreateSubscription("jobs", "w", {}).ok());

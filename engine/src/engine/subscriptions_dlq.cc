@@ -170,6 +170,66 @@ absl::StatusOr<std::optional<Record>> SubscriptionsImpl::DeadLetterRecord(
   return found;
 }
 
+absl::StatusOr<std::string> SubscriptionsImpl::EncodeDeadLetter(
+    const Sub& sub, const OpenIntent& open, const IntentRow& intent,
+    const Record& record) const {
+  RecordBatchBuilder builder({.producer_id = sub.stored.producer_id,
+                              .producer_epoch = sub.stored.producer_epoch,
+                              .base_sequence = intent.sequence});
+  std::vector<HeaderView> headers;
+  for (const Header& h : record.headers) {
+    if (IsDlqHeader(h.key)) continue;  // a record dead-lettered again
+    headers.push_back({h.key, h.value.has_value()
+                                  ? std::optional<std::string_view>(*h.value)
+                                  : std::nullopt});
+  }
+  const std::string p_text = absl::StrCat(open.partition);
+  const std::string o_text = absl::StrCat(open.offset);
+  const std::string a_text = absl::StrCat(intent.attempts);
+  const std::string ts_text = absl::StrCat(record.timestamp);
+  const std::string t_text = absl::StrCat(intent.time_ms);
+  headers.push_back({kDlqTopicHeader, sub.stored.topic});
+  headers.push_back({kDlqPartitionHeader, p_text});
+  headers.push_back({kDlqOffsetHeader, o_text});
+  headers.push_back({kDlqSubscriptionHeader, sub.stored.name});
+  headers.push_back({kDlqAttemptsHeader, a_text});
+  headers.push_back({kDlqReasonHeader, intent.reason});
+  headers.push_back({kDlqTimestampHeader, ts_text});
+  headers.push_back({kDlqTimeHeader, t_text});
+  std::optional<std::string_view> key, value;
+  if (record.key.has_value()) key = *record.key;
+  if (record.value.has_value()) value = *record.value;
+  builder.Add(key, value, headers, intent.time_ms);
+  return builder.Build();
+}
+
+absl::StatusOr<bool> SubscriptionsImpl::IsDeadLetterOf(
+    const Sub& sub, const OpenIntent& open, const IntentRow& intent,
+    const Record& record, const TopicPartition& dlq_tp, int64_t offset) const {
+  SPOOL_ASSIGN_OR_RETURN(FetchResult f, engine_->Fetch(dlq_tp, offset));
+  bool ours = false;
+  SPOOL_RETURN_IF_ERROR(f.ForEachRecord([&](const RecordView& r) {
+    if (r.offset < offset) return true;
+    if (r.offset > offset) return false;
+    int matched = 0;
+    for (const HeaderView& h : r.headers) {
+      const std::string_view v = h.value.value_or("");
+      if ((h.key == kDlqTopicHeader && v == sub.stored.topic) ||
+          (h.key == kDlqSubscriptionHeader && v == sub.stored.name) ||
+          (h.key == kDlqPartitionHeader && v == absl::StrCat(open.partition)) ||
+          (h.key == kDlqOffsetHeader && v == absl::StrCat(open.offset)) ||
+          (h.key == kDlqTimeHeader && v == absl::StrCat(intent.time_ms))) {
+        ++matched;
+      }
+    }
+    // The offset alone does not say: a power loss may have taken the
+    // record it named and the offset been reused.
+    ours = matched == 5 && r.key == record.key && r.value == record.value;
+    return false;
+  }));
+  return ours;
+}
+
 absl::Status SubscriptionsImpl::FinishIntent(Sub& sub,
                                              const std::vector<PartPtr>& parts,
                                              const OpenIntent& open) {
@@ -182,52 +242,58 @@ absl::Status SubscriptionsImpl::FinishIntent(Sub& sub,
         sub.stored.name, sub.stored.topic, open.partition));
   }
   Part& part = *parts[open.partition];
-  const IntentRow& intent = open.row;
+  IntentRow intent = open.row;  // its sequence may move on (below)
   SPOOL_ASSIGN_OR_RETURN(std::optional<Record> record,
                          DeadLetterRecord(sub, part, open));
+  // Nothing appended (retention deleted the record): the sequence stays
+  // free for the next dead letter.
+  int32_t next = intent.sequence;
   if (record.has_value()) {
-    RecordBatchBuilder builder({.producer_id = sub.stored.producer_id,
-                                .producer_epoch = sub.stored.producer_epoch,
-                                .base_sequence = intent.sequence});
-    std::vector<HeaderView> headers;
-    for (const Header& h : record->headers) {
-      if (IsDlqHeader(h.key)) continue;  // a record dead-lettered again
-      headers.push_back({h.key, h.value.has_value()
-                                    ? std::optional<std::string_view>(*h.value)
-                                    : std::nullopt});
+    const TopicPartition dlq_tp{dlq_topic, intent.dlq_partition};
+    for (int tries = 0;; ++tries) {
+      SPOOL_ASSIGN_OR_RETURN(std::string bytes,
+                             EncodeDeadLetter(sub, open, intent, *record));
+      absl::StatusOr<AppendResult> appended = engine_->Append(
+          dlq_tp, std::move(bytes), {.durability = Durability::kSync});
+      if (!appended.ok()) {
+        return absl::Status(
+            appended.status().code(),
+            absl::StrFormat("dead-lettering '%s'-%d offset %d (subscription "
+                            "\"%s\") to '%s'-%d: %s",
+                            sub.stored.topic, open.partition, open.offset,
+                            sub.stored.name, dlq_topic, intent.dlq_partition,
+                            appended.status().message()));
+      }
+      if (!appended->duplicate) break;
+      SPOOL_ASSIGN_OR_RETURN(bool ours,
+                             IsDeadLetterOf(sub, open, intent, *record, dlq_tp,
+                                            appended->base_offset));
+      if (ours) break;  // a retry of this intent after a crash
+      // The sequence went to another dead letter whose intent was lost
+      // with the record it named (a power loss took the record before it
+      // was durable, and loading dropped the state past the log end), or
+      // whose record retention deleted before a retry: take the next one,
+      // durably, as DeadLetterOne does.
+      if (tries >= 1000) {
+        return absl::InternalError(absl::StrFormat(
+            "dead-lettering '%s'-%d offset %d (subscription \"%s\") to "
+            "'%s'-%d: sequence %d and the next 1000 are taken by other "
+            "records",
+            sub.stored.topic, open.partition, open.offset, sub.stored.name,
+            dlq_topic, intent.dlq_partition, open.row.sequence));
+      }
+      intent.sequence = NextSequence(intent.sequence);
+      MutexLock lock(&part.mu);
+      TableStore::Batch batch;
+      batch.Put(
+          Table::kSubscriptions,
+          SubRowKey(sub.prefix, kSubRowIntent, open.partition, open.offset),
+          EncodeIntentRow(intent));
+      SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/true));
     }
-    const std::string p_text = absl::StrCat(open.partition);
-    const std::string o_text = absl::StrCat(open.offset);
-    const std::string a_text = absl::StrCat(intent.attempts);
-    const std::string ts_text = absl::StrCat(record->timestamp);
-    const std::string t_text = absl::StrCat(intent.time_ms);
-    headers.push_back({kDlqTopicHeader, sub.stored.topic});
-    headers.push_back({kDlqPartitionHeader, p_text});
-    headers.push_back({kDlqOffsetHeader, o_text});
-    headers.push_back({kDlqSubscriptionHeader, sub.stored.name});
-    headers.push_back({kDlqAttemptsHeader, a_text});
-    headers.push_back({kDlqReasonHeader, intent.reason});
-    headers.push_back({kDlqTimestampHeader, ts_text});
-    headers.push_back({kDlqTimeHeader, t_text});
-    std::optional<std::string_view> key, value;
-    if (record->key.has_value()) key = *record->key;
-    if (record->value.has_value()) value = *record->value;
-    builder.Add(key, value, headers, intent.time_ms);
-    SPOOL_ASSIGN_OR_RETURN(std::string bytes, builder.Build());
-    absl::StatusOr<AppendResult> appended =
-        engine_->Append({dlq_topic, intent.dlq_partition}, std::move(bytes),
-                        {.durability = Durability::kSync});
-    if (!appended.ok()) {
-      return absl::Status(
-          appended.status().code(),
-          absl::StrFormat("dead-lettering '%s'-%d offset %d (subscription "
-                          "\"%s\") to '%s'-%d: %s",
-                          sub.stored.topic, open.partition, open.offset,
-                          sub.stored.name, dlq_topic, intent.dlq_partition,
-                          appended.status().message()));
-    }
+    next = NextSequence(intent.sequence);
   }
-  const int32_t next = NextSequence(intent.sequence);
+
   {
     MutexLock lock(&part.mu);
     TableStore::Batch batch;

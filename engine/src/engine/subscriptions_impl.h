@@ -201,6 +201,20 @@ class SubscriptionsImpl final : public Subscriptions {
   absl::Status FinishIntent(Sub& sub, const std::vector<PartPtr>& parts,
                             const OpenIntent& open)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sub.dlq_mu);
+  // The dead-letter batch of `record` for `intent` (its sequence).
+  absl::StatusOr<std::string> EncodeDeadLetter(const Sub& sub,
+                                               const OpenIntent& open,
+                                               const IntentRow& intent,
+                                               const Record& record) const;
+  // Whether the record at `offset` of the dead-letter partition is the
+  // dead letter of `open` with `intent` (its headers name the same
+  // subscription, topic, partition, offset and intent time; same key and
+  // value as `record`).
+  absl::StatusOr<bool> IsDeadLetterOf(const Sub& sub, const OpenIntent& open,
+                                      const IntentRow& intent,
+                                      const Record& record,
+                                      const TopicPartition& dlq_tp,
+                                      int64_t offset) const;
   // The record an intent names, from the window or the log; nullopt if
   // retention deleted it.
   absl::StatusOr<std::optional<Record>> DeadLetterRecord(
