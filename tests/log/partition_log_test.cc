@@ -593,15 +593,21 @@ class GatedFileSystem : public FileSystem {
   absl::Duration delay_;
 };
 
-TEST_F(PartitionLogTest, GroupCommitCoversWaitingAppendersWithOneFsync) {
-  GatedFileSystem gated(&fs_);
+// A log on `gated` for the group-commit tests: 1 MiB segments.
+absl::StatusOr<std::unique_ptr<PartitionLog>> OpenGatedLog(
+    GatedFileSystem* gated) {
   PartitionLogOptions o;
-  o.fs = &gated;
+  o.fs = gated;
   o.dir = "/data/g-0";
   o.config = SmallConfig();
   o.config.segment_bytes = 1 << 20;
   o.config.max_batch_bytes = 1 << 16;
-  auto log = PartitionLog::Open(o, nullptr);
+  return PartitionLog::Open(o, nullptr);
+}
+
+TEST_F(PartitionLogTest, GroupCommitCoversWaitingAppendersWithOneFsync) {
+  GatedFileSystem gated(&fs_);
+  auto log = OpenGatedLog(&gated);
   ASSERT_TRUE(log.ok()) << log.status();
   gated.Close();
   constexpr int kThreads = 8;
@@ -637,13 +643,7 @@ TEST_F(PartitionLogTest, GroupCommitCoversWaitingAppendersWithOneFsync) {
 
 TEST_F(PartitionLogTest, GroupCommitGathersTheThreadsTheLastSyncCovered) {
   GatedFileSystem gated(&fs_);
-  PartitionLogOptions o;
-  o.fs = &gated;
-  o.dir = "/data/g-0";
-  o.config = SmallConfig();
-  o.config.segment_bytes = 1 << 20;
-  o.config.max_batch_bytes = 1 << 16;
-  auto log = PartitionLog::Open(o, nullptr);
+  auto log = OpenGatedLog(&gated);
   ASSERT_TRUE(log.ok()) << log.status();
   auto append = [&](int seed) {
     auto r = (*log)->Append(MakeBatch(1, 10, 1, seed),
