@@ -267,4 +267,14 @@ absl::Status WriteFixtureDataDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
+  EngineOptions options;
+  options.data_dirs = {dir};
+  options.shards = 1;
+  options.cleaner_threads = 0;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
 }  // namespace spool::cli_test

@@ -5,11 +5,13 @@
 #ifndef SPOOL_TESTS_CLI_CLI_TEST_UTIL_H_
 #define SPOOL_TESTS_CLI_CLI_TEST_UTIL_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
+#include "spool/engine.h"
 
 namespace spool::cli_test {
 
@@ -63,6 +65,10 @@ void WriteFileOrDie(const std::string& path, const std::string& contents);
 // and fixed timestamps, closed cleanly, plus a producer snapshot and a
 // leader-epoch checkpoint in Kafka's formats. Deterministic.
 absl::Status WriteFixtureDataDir(const std::string& dir);
+
+// Opens an engine on `dir` (one shard, no cleaner) for a test to write or
+// read what a command left; nullptr (and a test failure) if it cannot.
+std::unique_ptr<Engine> OpenEngine(const std::string& dir);
 
 // The name of the fixture's main partition and its segments' base offsets.
 inline constexpr char kOrders[] = "orders-0";

@@ -20,16 +20,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
-  EngineOptions options;
-  options.data_dirs = {dir};
-  options.shards = 1;
-  options.cleaner_threads = 0;
-  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? *std::move(engine) : nullptr;
-}
-
 // Every record of state-0: offset -> (key, value).
 using Records =
     std::map<int64_t, std::pair<std::string, std::optional<std::string>>>;

@@ -26,16 +26,6 @@ constexpr char kDlq[] = "jobs.dlq";
 constexpr char kSub[] = "workers";
 constexpr int64_t kT0 = 1700000000000;
 
-std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
-  EngineOptions options;
-  options.data_dirs = {dir};
-  options.shards = 1;
-  options.cleaner_threads = 0;
-  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? *std::move(engine) : nullptr;
-}
-
 // A record as compared after the round trip: partition, key, value,
 // headers (sorted by key), timestamp.
 using Headers = std::vector<std::pair<std::string, std::optional<std::string>>>;
