@@ -139,8 +139,11 @@ void BM_FetchAll(benchmark::State& state) {
   state.SetBytesProcessed(seen_total * kValueBytes);
 }
 
+// state.range(0): synced acks; range(1): max_records per Receive;
+// range(2): 1 = Receive (owned copies), 0 = ReceiveBatch (views).
 void BM_ReceiveAck(benchmark::State& state) {
   Engine& engine = *Shared().engine;
+  const bool owned = state.range(2) != 0;
   Subscriptions& subs = engine.subscriptions();
   const bool sync = state.range(0) != 0;
   static std::atomic<int> next_sub{0};
@@ -161,12 +164,27 @@ void BM_ReceiveAck(benchmark::State& state) {
     for (int t = 0; t < kConsumers; ++t) {
       threads.emplace_back([&] {
         while (acked.load() < Records()) {
-          auto got = subs.Receive("q", name, {.max_records = 256});
-          if (!got.ok()) std::abort();
-          if (got->empty()) continue;
+          const ReceiveOptions ro{.max_records =
+                                      static_cast<int32_t>(state.range(1))};
           std::vector<Delivery> ds;
-          ds.reserve(got->size());
-          for (const ReceivedRecord& r : *got) ds.push_back(r.delivery);
+          int64_t bytes = 0;
+          if (owned) {
+            auto got = subs.Receive("q", name, ro);
+            if (!got.ok()) std::abort();
+            for (const ReceivedRecord& r : *got) {
+              bytes += static_cast<int64_t>(r.value->size());
+              ds.push_back(r.delivery);
+            }
+          } else {
+            auto got = subs.ReceiveBatch("q", name, ro);
+            if (!got.ok()) std::abort();
+            for (const ReceivedRecordView& r : *got) {
+              bytes += static_cast<int64_t>(r.record.value->size());
+              ds.push_back(r.delivery);
+            }
+          }
+          benchmark::DoNotOptimize(bytes);
+          if (ds.empty()) continue;
           if (!subs.Ack("q", name, ds, {.sync = sync}).ok()) std::abort();
           acked.fetch_add(static_cast<int64_t>(ds.size()));
         }
@@ -195,8 +213,12 @@ void BM_ReceiveAck(benchmark::State& state) {
 
 BENCHMARK(BM_FetchAll)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReceiveAck)
-    ->Arg(0)
-    ->Arg(1)
+    ->ArgNames({"sync", "batch", "owned"})
+    ->Args({0, 256, 0})
+    ->Args({1, 256, 0})
+    ->Args({0, 256, 1})
+    ->Args({0, 1024, 0})
+    ->Args({0, 64, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -198,13 +198,15 @@ class RecordIterator {
   // error; status() tells which.
   bool Next(RecordView* out);
   const absl::Status& status() const { return status_; }
+  // The records being iterated, which the views point into: the batch's
+  // records region, or (compressed batches, after the first Next()) the
+  // iterator's own decompressed copy. RecordView::position and size_bytes
+  // locate a record in it.
+  std::string_view region() const;
 
  private:
   bool Start();  // CRC check and decompression, on the first Next()
   bool Fail(absl::Status s);
-  // The records being iterated: the batch's records region, or
-  // decompressed_ (derived on each call so copies of an iterator stay valid).
-  std::string_view region() const;
 
   RecordBatchView batch_;
   DecodeOptions options_;

@@ -48,6 +48,7 @@
 #define SPOOL_SUBSCRIPTIONS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -144,6 +145,30 @@ struct ReceivedRecord {
   absl::Time lease_deadline;
 };
 
+// A record handed out by ReceiveBatch: key, value and headers are views
+// into memory its ReceivedBatch holds. record.offset equals
+// delivery.offset and record.timestamp is the record's timestamp.
+struct ReceivedRecordView {
+  Delivery delivery;
+  RecordView record;
+  absl::Time lease_deadline;
+};
+
+// What ReceiveBatch returns. The views stay valid while the batch lives,
+// also after it is moved. It holds the log bytes the records were read
+// from (whole fetched reads of up to 256 KiB, shared with the subscription
+// and other batches), so keep it no longer than the records are needed.
+struct ReceivedBatch {
+  std::vector<ReceivedRecordView> records;
+  // What the views point into.
+  std::vector<std::shared_ptr<const void>> holds;
+
+  bool empty() const { return records.empty(); }
+  size_t size() const { return records.size(); }
+  auto begin() const { return records.begin(); }
+  auto end() const { return records.end(); }
+};
+
 struct ReceiveOptions {
   int32_t max_records = 1;
   // Lease length; default the subscription's.
@@ -233,6 +258,12 @@ class Subscriptions {
   // record of their key; each leased until now + lease. Partitions are
   // served round robin. Empty if none became available within max_wait.
   virtual absl::StatusOr<std::vector<ReceivedRecord>> Receive(
+      std::string_view topic, std::string_view name,
+      const ReceiveOptions& options = {}) = 0;
+  // As Receive, without copying the records: their key, value and headers
+  // are views into the returned batch (see ReceivedBatch). The fast path
+  // for consumers that process records in place.
+  virtual absl::StatusOr<ReceivedBatch> ReceiveBatch(
       std::string_view topic, std::string_view name,
       const ReceiveOptions& options = {}) = 0;
 

@@ -234,8 +234,9 @@ void PartitionQueue::AdvanceCursor(int64_t next) {
   cursor_ = std::max(cursor_, next);
 }
 
-void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
-                               TableStore::Batch* batch) {
+void PartitionQueue::AddRecord(const RecordView& r, std::string_view encoded,
+                               const std::shared_ptr<const LogChunk>& chunk,
+                               absl::Time now, TableStore::Batch* batch) {
   if (r.offset < cursor_) return;
   AdvanceCursor(r.offset);
   // (A gap may have joined stored ranges and moved the cursor further.)
@@ -246,35 +247,43 @@ void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
     return;
   }
   Entry& e = entries_.Append(r.offset);
-  if (r.key.has_value()) e.key.emplace(*r.key);
-  if (r.value.has_value()) e.value.emplace(*r.value);
-  e.has_data = true;
   e.timestamp = r.timestamp;
   std::optional<int64_t> not_before;
-  if (!r.headers.empty()) e.headers.reserve(r.headers.size());
-  for (const HeaderView& h : r.headers) {
-    Header& copy = e.headers.emplace_back();
-    copy.key = std::string(h.key);
-    if (h.value.has_value()) copy.value.emplace(*h.value);
-    if (!not_before_header_.empty() && h.key == not_before_header_ &&
-        h.value.has_value()) {
+  if (!not_before_header_.empty()) {
+    for (const HeaderView& h : r.headers) {
+      if (h.key != not_before_header_ || !h.value.has_value()) continue;
       int64_t ms = 0;
       if (absl::SimpleAtoi(ToAbsl(*h.value), &ms)) not_before = ms;
     }
   }
-  if (config_->ordered_by_key && e.key.has_value()) {
+  if (config_->ordered_by_key && r.key.has_value()) {
+    e.key.emplace(*r.key);
     keys_[*e.key].push_back(r.offset);
   }
-  if (auto it = stored_intents_.find(r.offset); it != stored_intents_.end()) {
+  Place(e, r.offset, now, not_before, batch);
+  if (!e.live) return;  // done at once (exhausted without a DLQ)
+  if (e.available) {
+    e.chunk = chunk;
+    e.encoded = encoded;
+  } else {
+    // Not handed out soon: a copy, so as not to pin the whole chunk.
+    e.chunk = LogChunk::CopyOf(encoded, &e.encoded);
+  }
+}
+
+void PartitionQueue::Place(Entry& e, int64_t offset, absl::Time now,
+                           std::optional<int64_t> not_before,
+                           TableStore::Batch* batch) {
+  if (auto it = stored_intents_.find(offset); it != stored_intents_.end()) {
     e.attempts = it->second.attempts;
     e.reason = it->second.reason;
     e.state = State::kDeadLettering;
-    dead_letters_.insert(r.offset);
+    dead_letters_.insert(offset);
     stored_intents_.erase(it);
-    e.has_row = stored_deliveries_.erase(r.offset) > 0;
+    e.has_row = stored_deliveries_.erase(offset) > 0;
     return;
   }
-  if (auto it = stored_deliveries_.find(r.offset);
+  if (auto it = stored_deliveries_.find(offset);
       it != stored_deliveries_.end()) {
     const DeliveryRow row = std::move(it->second);
     stored_deliveries_.erase(it);
@@ -303,7 +312,7 @@ void PartitionQueue::AddRecord(const RecordView& r, absl::Time now,
         return;
     }
   }
-  if (stored_mark_.has_value() && r.offset < stored_mark_->first) {
+  if (stored_mark_.has_value() && offset < stored_mark_->first) {
     // Delivered once before the restart (the mark row stands for it),
     // leased until at most the mark's deadline.
     e.attempts = 1;
@@ -506,8 +515,7 @@ std::optional<absl::Time> PartitionQueue::NextTimer() {
 }
 
 void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
-                          TableStore::Batch* batch,
-                          std::vector<ReceivedRecord>* out,
+                          TableStore::Batch* batch, ReceivedBatch* out,
                           std::vector<size_t>* unread) {
   // First deliveries that the mark will cover need no row of their own.
   const int64_t old_mark = mark_;
@@ -527,27 +535,26 @@ void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
     }
     ++stats_.delivered;
     if (e.attempts > 1) ++stats_.redelivered;
-    ReceivedRecord& r = out->emplace_back();
+    ReceivedRecordView& r = out->records.emplace_back();
     r.delivery = {
         .partition = partition_, .offset = e.offset, .attempt = e.attempts};
-    r.timestamp = e.timestamp;
     r.lease_deadline = deadline;
-    if (e.has_data) {
+    if (e.chunk != nullptr && DecodeEncodedRecord(e.encoded, &r.record).ok()) {
       // Handed over, not copied: a redelivery reads the log again.
-      if (config_->ordered_by_key) {
-        r.key = e.key;  // still needed for the key's order
-      } else {
-        r.key = std::move(e.key);
-        e.key.reset();
+      if (out->holds.empty() || out->holds.back().get() != e.chunk.get()) {
+        out->holds.push_back(std::move(e.chunk));
       }
-      r.value = std::move(e.value);
-      e.value.reset();
-      r.headers = std::move(e.headers);
-      e.headers = {};
-      e.has_data = false;
+      e.chunk.reset();
+      e.encoded = {};
     } else {
-      unread->push_back(out->size() - 1);
+      // (A held record that does not decode is read again, and the log
+      // reports what is wrong with it.)
+      e.chunk.reset();
+      e.encoded = {};
+      unread->push_back(out->records.size() - 1);
     }
+    r.record.offset = e.offset;
+    r.record.timestamp = e.timestamp;
   }
   // Leases acked before their deadline leave stale timer items, mostly at
   // the front (the oldest leases are usually acked first).
@@ -735,6 +742,15 @@ absl::Status PartitionQueue::Resolve(int64_t offset, ParkedAction action,
 std::optional<int64_t> PartitionQueue::NextDeadLetter() const {
   if (dead_letters_.empty()) return std::nullopt;
   return *dead_letters_.begin();
+}
+
+bool PartitionQueue::HeldRecord(const Entry& e, RecordView* out) const {
+  if (e.chunk == nullptr || !DecodeEncodedRecord(e.encoded, out).ok()) {
+    return false;
+  }
+  out->offset = e.offset;
+  out->timestamp = e.timestamp;
+  return true;
 }
 
 const PartitionQueue::Entry* PartitionQueue::Find(int64_t offset) const {

@@ -23,8 +23,11 @@
 // offset order (O(1) lookup while offsets are dense); available offsets
 // and timers are min-queues with lazy deletion (an entry's flags say which
 // queued item is current; stale ones are skipped and pruned). Nothing is
-// allocated per record but the record's own data, which the first
-// delivery hands over to the consumer (a redelivery reads the log).
+// allocated per record: an entry points into the LogChunk its record was
+// read in until its first delivery, which hands the chunk to the consumer
+// (a redelivery reads the log again). Entries that will not be handed out
+// soon (waiting, parked, behind their key) hold a copy of their record
+// instead, so that they do not keep a whole chunk alive.
 //
 // Every change that must persist adds its rows to a TableStore::Batch the
 // caller writes (under the caller's lock, so a partition's writes reach the
@@ -40,15 +43,18 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "engine/log_chunk.h"
 #include "engine/subscription_codec.h"
 #include "engine/subscription_window.h"
 #include "spool/record.h"
@@ -61,10 +67,10 @@ class PartitionQueue {
  public:
   enum class State { kAvailable, kLeased, kWaiting, kParked, kDeadLettering };
 
-  // A record in the window (a slot of an OffsetRing). The record's key,
-  // value and headers are held from the read until its first delivery,
-  // which moves them into the ReceivedRecord (the key stays for
-  // ordered_by_key); a redelivery reads them from the log again.
+  // A record in the window (a slot of an OffsetRing). The record's bytes
+  // are held (chunk, encoded) from the read until its first delivery,
+  // which hands them to the consumer; a redelivery reads them from the log
+  // again.
   struct Entry {
     int64_t offset = 0;
     int64_t timestamp = -1;
@@ -73,14 +79,15 @@ class PartitionQueue {
     State state = State::kAvailable;
     bool live = false;       // a slot of the window, not a dead one
     bool has_row = false;    // a delivery row was written
-    bool has_data = false;   // key, value and headers are held
     bool available = false;  // counted in available()
     bool queued = false;     // has an item in available_ (maybe stale)
     bool timed = false;      // its (time, offset) item in timers_ is current
+    // ordered_by_key only: the record's key (its claim in keys_).
     std::optional<std::string> key;
-    std::optional<std::string> value;
-    std::vector<Header> headers;
     std::string reason;
+    // The record's encoded bytes inside *chunk, while held.
+    std::shared_ptr<const LogChunk> chunk;
+    std::string_view encoded;
   };
 
   // Counters since the engine opened.
@@ -122,8 +129,10 @@ class PartitionQueue {
   // `log_start` are gone; forget them.
   void SkipTo(int64_t log_start, TableStore::Batch* batch);
   // Adds the record at r.offset >= cursor(); offsets skipped since the
-  // cursor had no record (gaps).
-  void AddRecord(const RecordView& r, absl::Time now, TableStore::Batch* batch);
+  // cursor had no record (gaps). `encoded` is its bytes inside `chunk`.
+  void AddRecord(const RecordView& r, std::string_view encoded,
+                 const std::shared_ptr<const LogChunk>& chunk, absl::Time now,
+                 TableStore::Batch* batch);
   // Offsets in [cursor, next) without a record are gaps.
   void AdvanceCursor(int64_t next);
 
@@ -134,12 +143,13 @@ class PartitionQueue {
   // The earliest pending timer, if any (drops stale timer items).
   std::optional<absl::Time> NextTimer();
   size_t available() const { return available_count_; }
-  // Leases up to n available records, appending them to *out in offset
-  // order. Records delivered before no longer hold their data: their
-  // indices in *out are appended to *unread, for the caller to read from
-  // the log (or to report Lost).
+  // Leases up to n available records, appending them to out->records in
+  // offset order (with the chunks they point into in out->holds). Records
+  // delivered before no longer hold their data: their indices in
+  // out->records are appended to *unread, for the caller to read from the
+  // log (or to report Lost).
   void Take(int n, absl::Time now, absl::Duration lease,
-            TableStore::Batch* batch, std::vector<ReceivedRecord>* out,
+            TableStore::Batch* batch, ReceivedBatch* out,
             std::vector<size_t>* unread);
   // The record Take just handed out is no longer in the log (retention or
   // compaction removed it since it was read): it is done, counted as lost
@@ -170,6 +180,9 @@ class PartitionQueue {
   // The next record waiting to be dead-lettered, if any.
   std::optional<int64_t> NextDeadLetter() const;
   const Entry* Find(int64_t offset) const;
+  // The record an entry holds (Entry::chunk set), decoded; false if it
+  // holds none.
+  bool HeldRecord(const Entry& e, RecordView* out) const;
   // The record is in the dead-letter topic: done, intent row deleted.
   void CompleteDeadLetter(int64_t offset, TableStore::Batch* batch);
 
@@ -216,6 +229,10 @@ class PartitionQueue {
   void Exhaust(Entry& e, absl::Time now, bool force_dlq,
                TableStore::Batch* batch);
   void PutDeliveryRow(Entry& e, TableStore::Batch* batch);
+  // Gives a new entry its state: from its stored rows, the delivery mark,
+  // its not-before time, or available.
+  void Place(Entry& e, int64_t offset, absl::Time now,
+             std::optional<int64_t> not_before, TableStore::Batch* batch);
   // Removes the entry and its key's claim; the key's next record may
   // become eligible.
   void RemoveEntry(Entry& e);

@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <string_view>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
+#include "engine/log_chunk.h"
 #include "engine/subscriptions_impl.h"
 #include "util/status_macros.h"
 
@@ -19,70 +22,79 @@ constexpr int64_t kFillBytes = 256 << 10;
 constexpr int kMaxFillRounds = 16;
 constexpr int32_t kMaxReceiveRecords = 100000;
 
-// Reads the data of records Take handed out without it (redeliveries:
-// the first delivery moved it to its consumer) back from the log into
-// (*out)[i], i in `unread` (ascending offsets). Records the log no longer
-// has (retention, compaction) are reported Lost and dropped from *out. On
-// a read error, the records still without data are dropped from *out
-// (they stay leased and come back when the lease ends) and the error is
-// returned.
+// Reads the records Take handed out without data (redeliveries: the
+// first delivery handed the data to its consumer) back from the log into
+// out->records[i], i in `unread` (ascending offsets), holding the chunks
+// read in out->holds. Records the log no longer has (retention,
+// compaction) are reported Lost and dropped from *out. On a read error,
+// the records still without data are dropped from *out (they stay leased
+// and come back when the lease ends) and the error is returned.
 absl::Status ReadBack(Engine& engine, const TopicPartition& tp,
                       PartitionQueue& q, const std::vector<size_t>& unread,
-                      TableStore::Batch* batch,
-                      std::vector<ReceivedRecord>* out) {
+                      TableStore::Batch* batch, ReceivedBatch* out) {
   if (unread.empty()) return absl::OkStatus();
-  std::vector<bool> drop(out->size(), false);
+  std::vector<ReceivedRecordView>& records = out->records;
+  std::vector<bool> drop(records.size(), false);
   absl::Status status;
   size_t k = 0;
-  auto offset_of = [&](size_t i) { return (*out)[unread[i]].delivery.offset; };
+  auto offset_of = [&](size_t i) { return records[unread[i]].delivery.offset; };
   auto lose = [&](size_t i) {
     q.Lost(offset_of(i), batch);
     drop[unread[i]] = true;
   };
   while (k < unread.size()) {
     const int64_t from = offset_of(k);
-    absl::StatusOr<FetchResult> f =
-        engine.Fetch(tp, from, {.max_bytes = kFillBytes});
-    if (absl::IsOutOfRange(f.status())) {  // below the log start now
+    absl::StatusOr<std::shared_ptr<LogChunk>> chunk =
+        LogChunk::FromFetch(engine.Fetch(tp, from, {.max_bytes = kFillBytes}));
+    if (absl::IsOutOfRange(chunk.status())) {  // below the log start now
       lose(k++);
       continue;
     }
-    if (!f.ok()) {
-      status = f.status();
+    if (!chunk.ok()) {
+      status = chunk.status();
       break;
     }
-    status = f->ForEachRecord([&](const RecordView& r) {
-      while (k < unread.size() && offset_of(k) < r.offset) lose(k++);
-      if (k == unread.size()) return false;
-      if (offset_of(k) == r.offset) {
-        ReceivedRecord& rec = (*out)[unread[k++]];
-        if (r.key.has_value()) rec.key.emplace(*r.key);
-        if (r.value.has_value()) rec.value.emplace(*r.value);
-        for (const HeaderView& h : r.headers) {
-          Header& copy = rec.headers.emplace_back();
-          copy.key = std::string(h.key);
-          if (h.value.has_value()) copy.value.emplace(*h.value);
-        }
-      }
-      return k < unread.size();
-    });
+    bool used = false;
+    status = (*chunk)->ForEachRecord(
+        [&](const RecordView& r, std::string_view /*encoded*/) {
+          while (k < unread.size() && offset_of(k) < r.offset) lose(k++);
+          if (k == unread.size()) return false;
+          if (offset_of(k) == r.offset) {
+            records[unread[k++]].record = r;
+            used = true;
+          }
+          return k < unread.size();
+        });
+    if (used) out->holds.push_back(*chunk);
     if (!status.ok()) break;
     // Offsets below next_offset that were not seen have no record now;
     // an empty read means the log ends before them.
-    const int64_t next = f->batches.empty() ? INT64_MAX : f->next_offset;
+    const FetchResult& f = (*chunk)->fetch();
+    const int64_t next = f.batches.empty() ? INT64_MAX : f.next_offset;
     while (k < unread.size() && offset_of(k) < std::max(next, from + 1)) {
       lose(k++);
     }
   }
   for (; k < unread.size(); ++k) drop[unread[k]] = true;  // after an error
   size_t w = 0;
-  for (size_t i = 0; i < out->size(); ++i) {
+  for (size_t i = 0; i < records.size(); ++i) {
     if (drop[i]) continue;
-    if (w != i) (*out)[w] = std::move((*out)[i]);
+    if (w != i) records[w] = std::move(records[i]);
     ++w;
   }
-  out->resize(w);
+  records.resize(w);
   return status;
+}
+
+// An owned copy of a received record.
+ReceivedRecord CopyReceived(const ReceivedRecordView& v) {
+  Record r = CopyRecord(v.record);
+  return ReceivedRecord{.delivery = v.delivery,
+                        .key = std::move(r.key),
+                        .value = std::move(r.value),
+                        .headers = std::move(r.headers),
+                        .timestamp = v.record.timestamp,
+                        .lease_deadline = v.lease_deadline};
 }
 
 }  // namespace
@@ -95,9 +107,9 @@ absl::Status SubscriptionsImpl::Fill(const Sub& sub, PartitionQueue& q,
   for (int round = 0;
        round < kMaxFillRounds && q.available() < want && !q.WindowFull();
        ++round) {
-    absl::StatusOr<FetchResult> f =
-        engine_->Fetch(tp, q.cursor(), {.max_bytes = kFillBytes});
-    if (absl::IsOutOfRange(f.status())) {
+    absl::StatusOr<std::shared_ptr<LogChunk>> chunk = LogChunk::FromFetch(
+        engine_->Fetch(tp, q.cursor(), {.max_bytes = kFillBytes}));
+    if (absl::IsOutOfRange(chunk.status())) {
       SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o, engine_->Offsets(tp));
       if (q.cursor() < o.log_start_offset) {
         // Retention deleted records the subscription had not finished.
@@ -106,29 +118,34 @@ absl::Status SubscriptionsImpl::Fill(const Sub& sub, PartitionQueue& q,
       }
       return absl::OkStatus();  // past the end (a truncation): wait
     }
-    if (!f.ok()) return f.status();
-    if (f->batches.empty()) return absl::OkStatus();
+    if (!chunk.ok()) return chunk.status();
+    const FetchResult& f = (*chunk)->fetch();
+    if (f.batches.empty()) return absl::OkStatus();
+    // Entries share the chunk: a const view of it, filled in by the loop
+    // (the decompressed regions it keeps) before any consumer sees it.
+    const std::shared_ptr<const LogChunk> shared = *chunk;
     bool full = false;
-    SPOOL_RETURN_IF_ERROR(f->ForEachRecord([&](const RecordView& r) {
-      if (q.WindowFull()) {
-        full = true;
-        return false;
-      }
-      q.AddRecord(r, now, batch);
-      return true;
-    }));
+    SPOOL_RETURN_IF_ERROR((*chunk)->ForEachRecord(
+        [&](const RecordView& r, std::string_view encoded) {
+          if (q.WindowFull()) {
+            full = true;
+            return false;
+          }
+          q.AddRecord(r, encoded, shared, now, batch);
+          return true;
+        }));
     if (full) break;
-    q.AdvanceCursor(f->next_offset);
+    q.AdvanceCursor(f.next_offset);
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::TryReceive(
+absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
     Sub& sub, int32_t max_records, absl::Duration lease,
     std::optional<absl::Time>* next_timer) {
   SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(sub));
-  std::vector<ReceivedRecord> out;
-  out.reserve(static_cast<size_t>(std::min(max_records, 1024)));
+  ReceivedBatch out;
+  out.records.reserve(static_cast<size_t>(std::min(max_records, 1024)));
   std::vector<size_t> unread;
   const size_t n = parts.size();
   if (n == 0) return out;
@@ -199,6 +216,16 @@ absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::TryReceive(
 absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::Receive(
     std::string_view topic, std::string_view name,
     const ReceiveOptions& options) {
+  SPOOL_ASSIGN_OR_RETURN(ReceivedBatch got, ReceiveBatch(topic, name, options));
+  std::vector<ReceivedRecord> out;
+  out.reserve(got.size());
+  for (const ReceivedRecordView& v : got) out.push_back(CopyReceived(v));
+  return out;
+}
+
+absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
+    std::string_view topic, std::string_view name,
+    const ReceiveOptions& options) {
   if (options.max_records < 1 || options.max_records > kMaxReceiveRecords) {
     return absl::InvalidArgumentError(
         absl::StrFormat("receive: max_records must be in [1, %d], not %d",
@@ -232,7 +259,7 @@ absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::Receive(
     SPOOL_RETURN_IF_ERROR(CheckOpen());
     std::optional<absl::Time> next_timer;
     SPOOL_ASSIGN_OR_RETURN(
-        std::vector<ReceivedRecord> out,
+        ReceivedBatch out,
         TryReceive(*sub, options.max_records, lease, &next_timer));
     const absl::Time real_now = absl::Now();
     if (!out.empty() || real_now >= deadline) return out;

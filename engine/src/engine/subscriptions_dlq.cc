@@ -135,13 +135,9 @@ absl::StatusOr<std::optional<Record>> SubscriptionsImpl::DeadLetterRecord(
   {
     MutexLock lock(&part.mu);
     const PartitionQueue::Entry* e = part.queue.Find(open.offset);
-    if (e != nullptr && e->has_data) {
-      Record r;
-      r.key = e->key;
-      r.value = e->value;
-      r.headers = e->headers;
-      r.timestamp = e->timestamp;
-      return std::optional<Record>(std::move(r));
+    RecordView held;
+    if (e != nullptr && part.queue.HeldRecord(*e, &held)) {
+      return std::optional<Record>(CopyRecord(held));
     }
   }
   // Not in the window (an intent found after a restart), or delivered
@@ -155,16 +151,7 @@ absl::StatusOr<std::optional<Record>> SubscriptionsImpl::DeadLetterRecord(
   std::optional<Record> found;
   SPOOL_RETURN_IF_ERROR(f->ForEachRecord([&](const RecordView& r) {
     if (r.offset != open.offset) return r.offset < open.offset;
-    Record rec;
-    if (r.key.has_value()) rec.key = std::string(*r.key);
-    if (r.value.has_value()) rec.value = std::string(*r.value);
-    for (const HeaderView& h : r.headers) {
-      Header copy{std::string(h.key), std::nullopt};
-      if (h.value.has_value()) copy.value = std::string(*h.value);
-      rec.headers.push_back(std::move(copy));
-    }
-    rec.timestamp = r.timestamp;
-    found = std::move(rec);
+    found = CopyRecord(r);
     return false;
   }));
   return found;

@@ -89,6 +89,9 @@ class SubscriptionsImpl final : public Subscriptions {
   absl::StatusOr<std::vector<ReceivedRecord>> Receive(
       std::string_view topic, std::string_view name,
       const ReceiveOptions& options) override;
+  absl::StatusOr<ReceivedBatch> ReceiveBatch(
+      std::string_view topic, std::string_view name,
+      const ReceiveOptions& options) override;
   absl::Status Ack(std::string_view topic, std::string_view name,
                    const std::vector<Delivery>& deliveries,
                    const AckOptions& options) override;
@@ -178,7 +181,7 @@ class SubscriptionsImpl final : public Subscriptions {
   absl::Status Fill(const Sub& sub, PartitionQueue& q, int32_t partition,
                     size_t want, absl::Time now,
                     TableStore::Batch* batch) const;
-  absl::StatusOr<std::vector<ReceivedRecord>> TryReceive(
+  absl::StatusOr<ReceivedBatch> TryReceive(
       Sub& sub, int32_t max_records, absl::Duration lease,
       std::optional<absl::Time>* next_timer);
   // Writes `batch`; kNotFound once the subscription is deleted. Call with

@@ -1,0 +1,59 @@
+#include "engine/log_chunk.h"
+
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "format/record_codec.h"
+
+namespace spool {
+
+absl::StatusOr<std::shared_ptr<LogChunk>> LogChunk::FromFetch(
+    absl::StatusOr<FetchResult>&& fetch) {
+  if (!fetch.ok()) return fetch.status();
+  const char* const buffer = fetch->data.data();
+  std::shared_ptr<LogChunk> chunk(new LogChunk());
+  chunk->fetch_ = *std::move(fetch);
+  if (!chunk->fetch_.batches.empty() && chunk->fetch_.data.data() != buffer) {
+    return absl::InternalError(absl::StrFormat(
+        "reading %s partition %d at offset %d: the fetched batches moved "
+        "in memory",
+        chunk->fetch_.tp.topic, chunk->fetch_.tp.partition,
+        chunk->fetch_.requested_offset));
+  }
+  return chunk;
+}
+
+std::shared_ptr<const LogChunk> LogChunk::CopyOf(std::string_view encoded,
+                                                 std::string_view* copy) {
+  std::shared_ptr<LogChunk> chunk(new LogChunk());
+  chunk->copy_.assign(encoded);
+  *copy = chunk->copy_;
+  return chunk;
+}
+
+absl::Status DecodeEncodedRecord(std::string_view encoded, RecordView* out) {
+  size_t pos = 0;
+  const RecordRegion region{.bytes = encoded};
+  absl::Status s = DecodeRecord(region, &pos, out);
+  if (s.ok() && pos != encoded.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "a held record has %d bytes after its end", encoded.size() - pos));
+  }
+  return s;
+}
+
+Record CopyRecord(const RecordView& r) {
+  Record rec;
+  if (r.key.has_value()) rec.key.emplace(*r.key);
+  if (r.value.has_value()) rec.value.emplace(*r.value);
+  rec.headers.reserve(r.headers.size());
+  for (const HeaderView& h : r.headers) {
+    Header& copy = rec.headers.emplace_back();
+    copy.key = std::string(h.key);
+    if (h.value.has_value()) copy.value.emplace(*h.value);
+  }
+  rec.timestamp = r.timestamp;
+  return rec;
+}
+
+}  // namespace spool
