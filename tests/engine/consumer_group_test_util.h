@@ -50,8 +50,7 @@ class GroupTestBase : public ::testing::Test {
   // The process dies without any I/O from destructors, then power is lost
   // (unsynced data may go); the engine is opened again.
   void CrashAndReopen() {
-    fs_.SimulatePowerLoss({.mode = PowerLossMode::kKeepRandomSubset});
-    fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_.SimulateCrash({.mode = PowerLossMode::kKeepRandomSubset});
     engine_.reset();
     fs_.ClearFaults();
     Open();

@@ -50,8 +50,7 @@ class EngineTest : public ::testing::Test {
 
   // The process dies without any I/O from destructors, then power is lost.
   void Crash(std::unique_ptr<Engine>& engine) {
-    fs_.SimulatePowerLoss({.mode = PowerLossMode::kKeepRandomSubset});
-    fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_.SimulateCrash({.mode = PowerLossMode::kKeepRandomSubset});
     engine.reset();
     fs_.ClearFaults();
   }

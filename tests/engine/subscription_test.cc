@@ -531,8 +531,7 @@ TEST_F(SubscriptionTest, AcksOfRecordsAPowerLossTookDoNotHideLaterRecords) {
   for (const auto& rec : r) all.push_back(rec.delivery);
   ASSERT_TRUE(subs().Ack("jobs", "w", all, {.sync = true}).ok());
   // Power loss keeping only what was synced.
-  fs_.SimulatePowerLoss({.mode = PowerLossMode::kDropUnsynced});
-  fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+  fs_.SimulateCrash({.mode = PowerLossMode::kDropUnsynced});
   engine_.reset();
   fs_.ClearFaults();
   Open();
@@ -579,8 +578,7 @@ TEST_F(SubscriptionTest, ADeadLetterOfALostRecordDoesNotSwallowTheNext) {
   fs_.ClearFaults();
   ASSERT_EQ(ReadTopic("dlq").size(), 1u)
       << "the fault was meant to hit the completion, after the append";
-  fs_.SimulatePowerLoss({.mode = PowerLossMode::kDropUnsynced});
-  fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+  fs_.SimulateCrash({.mode = PowerLossMode::kDropUnsynced});
   engine_.reset();
   fs_.ClearFaults();
   Open();

@@ -136,8 +136,7 @@ class CompactionTest : public ::testing::Test {
   }
 
   void Crash() {
-    fs_->SimulatePowerLoss({.keep_random_directory_prefix = true});
-    fs_->InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_->SimulateCrash({.keep_random_directory_prefix = true});
     log_.reset();
     dir_.reset();
     fs_->ClearFaults();

@@ -62,8 +62,7 @@ class IdempotenceTest : public ::testing::Test {
   }
 
   void Crash(std::unique_ptr<PartitionLog>& log) {
-    fs_.SimulatePowerLoss({.mode = PowerLossMode::kKeepRandomPrefix});
-    fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_.SimulateCrash({.mode = PowerLossMode::kKeepRandomPrefix});
     log.reset();
     fs_.ClearFaults();
   }

@@ -30,8 +30,7 @@ class PartitionLogTest : public ::testing::Test {
   // The process dies (no I/O from destructors reaches the disk) and the
   // machine loses power.
   void Crash(std::unique_ptr<PartitionLog>& log) {
-    fs_.SimulatePowerLoss();
-    fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_.SimulateCrash();
     log.reset();
     fs_.ClearFaults();
     files_ = std::make_unique<FileCache>(&fs_, 16);

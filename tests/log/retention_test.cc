@@ -41,8 +41,7 @@ class RetentionTest : public ::testing::Test {
   }
 
   void Crash() {
-    fs_.SimulatePowerLoss();
-    fs_.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_.SimulateCrash();
     log_.reset();
     dir_.reset();
     fs_.ClearFaults();

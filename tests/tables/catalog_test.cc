@@ -423,8 +423,7 @@ TEST_F(CatalogTest, PutGetDeleteAndListInNameOrder) {
 
 TEST_F(CatalogTest, PutsAreDurableAtOnce) {
   ASSERT_TRUE(catalog_->Put(Named("t")).ok());
-  fs_.SimulatePowerLoss();  // drops everything unsynced
-  fs_.InjectFault(FaultSpec{.op = FaultOp::kAny, .sticky = true});
+  fs_.SimulateCrash();  // drops everything unsynced
   catalog_.reset();
   store_.reset();
   fs_.ClearFaults();

@@ -82,8 +82,7 @@ class TableStoreCrashTest : public ::testing::Test {
   // the moment of the power loss nothing it does reaches the disk.
   void Crash(std::unique_ptr<TableStore>& store,
              const PowerLossOptions& options) {
-    fs_->SimulatePowerLoss(options);
-    fs_->InjectFault(FaultSpec{.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_->SimulateCrash(options);
     store.reset();
     fs_->ClearFaults();
   }

@@ -42,8 +42,7 @@ class TableStoreFaultRecoveryTest : public ::testing::Test {
   // Power loss under a live store: nothing it does afterwards reaches the
   // disk.
   void Crash(std::unique_ptr<TableStore>& store, PowerLossMode mode) {
-    fs_->SimulatePowerLoss({.mode = mode});
-    fs_->InjectFault(FaultSpec{.op = FaultOp::kAny, .nth = 1, .sticky = true});
+    fs_->SimulateCrash({.mode = mode});
     store.reset();
     fs_->ClearFaults();
   }

@@ -205,6 +205,12 @@ void FaultInjectionFileSystem::SimulatePowerLoss(
   model_->PowerLoss(options);
 }
 
+void FaultInjectionFileSystem::SimulateCrash(const PowerLossOptions& options) {
+  MutexLock lock(&mu_);
+  model_->InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+  model_->PowerLoss(options);
+}
+
 void FaultInjectionFileSystem::InjectFault(const FaultSpec& spec) {
   MutexLock lock(&mu_);
   model_->InjectFault(spec);

@@ -196,6 +196,13 @@ class FaultInjectionFileSystem final : public FileSystem {
   // return kFailedPrecondition "... file handle invalidated by simulated
   // power loss". Injected faults and the capacity stay in force.
   void SimulatePowerLoss(const PowerLossOptions& options = {});
+  // A power loss that stops the process too: under one lock, every later
+  // operation is made to fail (a sticky kAny fault, kUnavailable) and then
+  // the power is lost. Threads of the process still running (a background
+  // cleaner, a flusher) cannot change the rebooted tree, which a
+  // SimulatePowerLoss followed by InjectFault would let them do in
+  // between. Destroy the process's objects, then ClearFaults().
+  void SimulateCrash(const PowerLossOptions& options = {});
 
   // Adds a fault rule; several may be active (the first that fires wins,
   // all matching rules count the operation).
