@@ -596,6 +596,48 @@ TEST_F(SubscriptionTest, ADeadLetterOfALostRecordDoesNotSwallowTheNext) {
   EXPECT_EQ(dlq[1].headers[kDlqReasonHeader], "bad too");
 }
 
+// A dead-letter partition whose fdatasync failed refuses appends until the
+// engine reopens. The reject fails, but the subscription's other records
+// keep flowing, and the dead letter is completed after the reopen.
+TEST_F(SubscriptionTest, ReceiveGoesOnWhileTheDeadLetterTopicRefusesWrites) {
+  CreateTopicWith("jobs", 1);
+  TopicConfig dlq;
+  dlq.partitions = 1;
+  dlq.durability = Durability::kSync;
+  ASSERT_TRUE(engine_->CreateTopic("dlq", dlq).ok());
+  for (int i = 0; i < 4; ++i)
+    Put("jobs", 0, std::nullopt, "v" + std::to_string(i));
+  ASSERT_TRUE(engine_->Flush().ok());  // the records survive the crash
+  SubscriptionConfig c;
+  c.dead_letter_topic = "dlq";
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
+  auto first = Get("jobs", "w", 1);
+  ASSERT_EQ(first.size(), 1u);
+  fs_.InjectFault(
+      {.op = FaultOp::kSync, .sticky = true, .path_substring = "dlq-0"});
+  absl::Status rejected = subs().Reject("jobs", "w", first[0].delivery, "bad");
+  EXPECT_FALSE(rejected.ok());
+  fs_.ClearFaults();  // the dlq log stays poisoned until a reopen
+  EXPECT_FALSE(engine_->Produce("dlq", Record{.value = "x"}).ok());
+
+  auto rest = Get("jobs", "w", 10);
+  EXPECT_THAT(Values(rest), ElementsAre("v1", "v2", "v3"));
+  std::vector<Delivery> ds;
+  for (const auto& r : rest) ds.push_back(r.delivery);
+  EXPECT_TRUE(subs().Ack("jobs", "w", ds).ok());
+  EXPECT_THAT(Get("jobs", "w", 10), IsEmpty());
+
+  fs_.SimulateCrash({.mode = PowerLossMode::kDropUnsynced});
+  engine_.reset();
+  fs_.ClearFaults();
+  Open();
+  EXPECT_THAT(Get("jobs", "w", 10), IsEmpty());  // completes the dead letter
+  auto dead = ReadTopic("dlq");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "v0");
+  EXPECT_EQ(dead[0].headers[kDlqReasonHeader], "bad");
+}
+
 TEST_F(SubscriptionTest, LongPollWakesOnAppendWithoutBusyWaiting) {
   CreateTopicWith("jobs", 3);
   ASSERT_TRUE(subs().CreateSubscription("jobs", "w", {}).ok());
