@@ -79,6 +79,44 @@ TEST_F(SubscriptionBatchTest, ViewsOutliveAcksMovesAndLaterReads) {
   EXPECT_EQ(BatchValues(later).back(), "later49");
 }
 
+// Records the window holds are handed out from memory: a broken held view
+// would fall back to reading the log again, which this counts.
+TEST_F(SubscriptionBatchTest, HeldRecordsAreHandedOutWithoutReadingTheLog) {
+  CreateTopicWith("jobs", 1);
+  for (int i = 0; i < 10; ++i) {
+    Put("jobs", 0, "k" + std::to_string(i), "v" + std::to_string(i),
+        {{"i", std::to_string(i)}});
+  }
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", {}).ok());
+  EXPECT_THAT(BatchValues(GetBatch("jobs", "w", 3)),
+              ElementsAre("v0", "v1", "v2"));  // reads the log once
+  const uint64_t reads = fs_.counters().reads;
+  ReceivedBatch held = GetBatch("jobs", "w", 7);
+  EXPECT_EQ(fs_.counters().reads, reads);
+  ASSERT_THAT(BatchValues(held),
+              ElementsAre("v3", "v4", "v5", "v6", "v7", "v8", "v9"));
+  EXPECT_EQ(*held.records[6].record.key, "k9");
+  EXPECT_EQ(held.records[6].record.headers[0].value,
+            std::optional<std::string_view>("9"));
+}
+
+// A batch keeps log bytes, not the segment files: it may outlive the
+// engine.
+TEST_F(SubscriptionBatchTest, ABatchHoldsNoFileOpen) {
+  CreateTopicWith("jobs", 1);
+  for (int i = 0; i < 3; ++i)
+    Put("jobs", 0, std::nullopt, "v" + std::to_string(i));
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", {}).ok());
+  ReceivedBatch kept = GetBatch("jobs", "w", 10);
+  ASSERT_EQ(kept.size(), 3u);
+  ASSERT_TRUE(engine_->Close().ok());
+  engine_.reset();
+  const FaultInjectionCounters c = fs_.counters();
+  EXPECT_EQ(c.opens, c.closes) << "a file is still open";
+  EXPECT_THAT(BatchValues(kept), ElementsAre("v0", "v1", "v2"));
+  Open();
+}
+
 TEST_F(SubscriptionBatchTest, CompressedBatchesAndRedeliveries) {
   TopicConfig c;
   c.partitions = 1;

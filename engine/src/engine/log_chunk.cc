@@ -13,6 +13,10 @@ absl::StatusOr<std::shared_ptr<LogChunk>> LogChunk::FromFetch(
   const char* const buffer = fetch->data.data();
   std::shared_ptr<LogChunk> chunk(new LogChunk());
   chunk->fetch_ = *std::move(fetch);
+  // The regions hold the segment files open (file-cache handles); a chunk
+  // may outlive the read by far (a consumer's batch), and even the engine.
+  chunk->fetch_.regions.clear();
+  chunk->fetch_.regions.shrink_to_fit();
   if (!chunk->fetch_.batches.empty() && chunk->fetch_.data.data() != buffer) {
     return absl::InternalError(absl::StrFormat(
         "reading %s partition %d at offset %d: the fetched batches moved "
@@ -27,6 +31,7 @@ std::shared_ptr<const LogChunk> LogChunk::CopyOf(std::string_view encoded,
                                                  std::string_view* copy) {
   std::shared_ptr<LogChunk> chunk(new LogChunk());
   chunk->copy_.assign(encoded);
+  chunk->is_copy_ = true;
   *copy = chunk->copy_;
   return chunk;
 }

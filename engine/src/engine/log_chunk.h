@@ -1,8 +1,10 @@
 // LogChunk: log bytes a shared subscription read, shared between the
 // in-flight window (records not yet delivered point into it) and the
 // ReceivedBatch values handed to consumers (their views point into it).
-// A chunk is one Fetch, plus the decompressed records of its compressed
-// batches, or a copy of a single record (CopyOf).
+// A chunk is one Fetch (up to the read size, 256 KiB for subscriptions,
+// or one whole batch if that is larger) without its file regions, plus the
+// decompressed records of its compressed batches (each up to the batch
+// size limit), or a copy of a single record (CopyOf).
 //
 // Immutable once built; shared with std::shared_ptr<const LogChunk>.
 
@@ -10,6 +12,7 @@
 #define SPOOL_ENGINE_LOG_CHUNK_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,20 +35,35 @@ class LogChunk {
   static std::shared_ptr<const LogChunk> CopyOf(std::string_view encoded,
                                                 std::string_view* copy);
 
+  // The fetch's data, batches and offsets; `regions` is emptied (a chunk
+  // holds no file open).
   const FetchResult& fetch() const { return fetch_; }
+  // Made by CopyOf.
+  bool is_copy() const { return is_copy_; }
 
   // Calls fn(record, encoded) for every record at or after the fetch's
   // requested offset, in offset order, where `encoded` is the record's
   // bytes (length varint to last header) inside this chunk; stops early if
   // fn returns false. Decompressed regions are kept in the chunk, so views
-  // into them live as long as it. Errors are decoding errors. Call before
-  // sharing the chunk (it keeps the decompressed regions).
+  // into them live as long as it. Errors are decoding errors. Not
+  // thread-safe: the caller serializes it with every other use of the
+  // chunk (subscriptions call it under the partition's lock, or on a
+  // chunk nobody else has yet).
   template <typename Fn>
   absl::Status ForEachRecord(Fn fn) {
     for (const RecordBatchView& batch : fetch_.batches) {
       if (batch.header().is_control()) continue;
-      iterators_.push_back(std::make_unique<RecordIterator>(batch));
-      RecordIterator& it = *iterators_.back();
+      // Uncompressed records are views into fetch_.data: the iterator
+      // need not outlive the loop. Compressed ones live in the iterator.
+      std::unique_ptr<RecordIterator> kept;
+      std::optional<RecordIterator> local;
+      if (batch.header().compression() != Compression::kNone) {
+        kept = std::make_unique<RecordIterator>(batch);
+      } else {
+        local.emplace(batch);
+      }
+      RecordIterator& it = kept != nullptr ? *kept : *local;
+      if (kept != nullptr) iterators_.push_back(std::move(kept));
       RecordView r;
       while (it.Next(&r)) {
         if (r.offset < fetch_.requested_offset) continue;
@@ -62,9 +80,10 @@ class LogChunk {
   LogChunk() = default;
 
   FetchResult fetch_;
-  // One per batch visited: compressed batches' records live in them.
+  // One per compressed batch visited: their records live in them.
   std::vector<std::unique_ptr<RecordIterator>> iterators_;
   std::string copy_;  // CopyOf
+  bool is_copy_ = false;
 };
 
 // Decodes a record from the bytes ForEachRecord passed as `encoded`; the

@@ -352,8 +352,14 @@ void PartitionQueue::ClearTimer(Entry& e) {
   if (e.available) {
     e.available = false;
     --available_count_;
+    Unpin(e);  // leaves "available" without being taken (a nack, a reject)
   }
   if (e.state == State::kDeadLettering) dead_letters_.erase(e.offset);
+}
+
+void PartitionQueue::Unpin(Entry& e) {
+  if (e.chunk == nullptr || e.chunk->is_copy()) return;
+  e.chunk = LogChunk::CopyOf(e.encoded, &e.encoded);
 }
 
 void PartitionQueue::SetTimer(Entry& e, absl::Time t) {
@@ -462,6 +468,7 @@ void PartitionQueue::Exhaust(Entry& e, absl::Time now, bool force_dlq,
 
 void PartitionQueue::RemoveEntry(Entry& e) {
   const int64_t offset = e.offset;
+  e.chunk.reset();  // (before ClearTimer, which would copy it)
   ClearTimer(e);
   if (config_->ordered_by_key && e.key.has_value()) {
     auto k = keys_.find(*e.key);
@@ -549,6 +556,7 @@ void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
     } else {
       // (A held record that does not decode is read again, and the log
       // reports what is wrong with it.)
+      r.record = RecordView{};
       e.chunk.reset();
       e.encoded = {};
       unread->push_back(out->records.size() - 1);

@@ -219,6 +219,9 @@ class PartitionQueue {
   // Drops stale items from the front of timers_.
   void PruneTimers();
   void AddAvailable(Entry& e);
+  // An entry that holds a shared chunk takes a copy of its record instead,
+  // so that it does not keep the whole chunk alive while it waits.
+  void Unpin(Entry& e);
   // The available entry with the lowest offset (taken off the queue), or
   // null.
   Entry* PopAvailable();
