@@ -86,15 +86,22 @@ absl::Status ReadBack(Engine& engine, const TopicPartition& tp,
   return status;
 }
 
-// An owned copy of a received record.
-ReceivedRecord CopyReceived(const ReceivedRecordView& v) {
-  Record r = CopyRecord(v.record);
-  return ReceivedRecord{.delivery = v.delivery,
-                        .key = std::move(r.key),
-                        .value = std::move(r.value),
-                        .headers = std::move(r.headers),
-                        .timestamp = v.record.timestamp,
-                        .lease_deadline = v.lease_deadline};
+// Appends an owned copy of a received record to *out.
+void AppendCopy(const ReceivedRecordView& v, std::vector<ReceivedRecord>* out) {
+  ReceivedRecord& c = out->emplace_back();
+  c.delivery = v.delivery;
+  if (v.record.key.has_value()) c.key.emplace(*v.record.key);
+  if (v.record.value.has_value()) c.value.emplace(*v.record.value);
+  if (!v.record.headers.empty()) {
+    c.headers.reserve(v.record.headers.size());
+    for (const HeaderView& h : v.record.headers) {
+      Header& copy = c.headers.emplace_back();
+      copy.key = std::string(h.key);
+      if (h.value.has_value()) copy.value.emplace(*h.value);
+    }
+  }
+  c.timestamp = v.record.timestamp;
+  c.lease_deadline = v.lease_deadline;
 }
 
 }  // namespace
@@ -219,7 +226,7 @@ absl::StatusOr<std::vector<ReceivedRecord>> SubscriptionsImpl::Receive(
   SPOOL_ASSIGN_OR_RETURN(ReceivedBatch got, ReceiveBatch(topic, name, options));
   std::vector<ReceivedRecord> out;
   out.reserve(got.size());
-  for (const ReceivedRecordView& v : got) out.push_back(CopyReceived(v));
+  for (const ReceivedRecordView& v : got) AppendCopy(v, &out);
   return out;
 }
 
