@@ -2,6 +2,7 @@
 // (manual clock), ordering by key, poison policies, delayed messages,
 // window limits, restart, errors, metrics, retention floor.
 
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -804,13 +805,42 @@ TEST_F(SubscriptionModelTest, RandomOpsWithRestartsMatchReference) {
   ASSERT_TRUE(subs().CreateSubscription("m", "w", c).ok());
   std::set<std::pair<int32_t, int64_t>> acked;
   std::vector<Delivery> held;
+  // What the log holds, to check the data handed out (by Receive or by
+  // ReceiveBatch, at random: held views, copies, redeliveries).
+  std::map<std::pair<int32_t, int64_t>, std::pair<std::string, std::string>>
+      logged;
+  for (const Stored& r : ReadTopic("m")) {
+    logged[{r.partition, r.offset}] = {r.key.value_or("<null>"), r.value};
+  }
+  ASSERT_EQ(logged.size(), static_cast<size_t>(kRecords));
   auto receive = [&](int n) {
-    for (const ReceivedRecord& r : Get("m", "w", n)) {
+    struct Got {
+      Delivery delivery;
+      std::string key, value;
+    };
+    std::vector<Got> got;
+    if (rng() % 2 == 0) {
+      for (const ReceivedRecord& r : Get("m", "w", n)) {
+        got.push_back(
+            {r.delivery, r.key.value_or("<null>"), r.value.value_or("<null>")});
+      }
+    } else {
+      auto b = subs().ReceiveBatch("m", "w", {.max_records = n});
+      ASSERT_TRUE(b.ok()) << b.status();
+      for (const ReceivedRecordView& r : *b) {
+        got.push_back({r.delivery, std::string(r.record.key.value_or("<null>")),
+                       std::string(r.record.value.value_or("<null>"))});
+      }
+    }
+    for (const Got& r : got) {
       const std::pair<int32_t, int64_t> k{r.delivery.partition,
                                           r.delivery.offset};
       ASSERT_FALSE(acked.contains(k))
           << "acked record handed out again: partition " << k.first
           << " offset " << k.second << " attempt " << r.delivery.attempt;
+      ASSERT_EQ(std::make_pair(r.key, r.value), logged[k])
+          << "partition " << k.first << " offset " << k.second << " attempt "
+          << r.delivery.attempt;
       held.push_back(r.delivery);
     }
   };
