@@ -54,18 +54,40 @@ absl::Status ReadBack(Engine& engine, const TopicPartition& tp,
       status = chunk.status();
       break;
     }
-    bool used = false;
+    // Records found here, with their bytes in the chunk.
+    std::vector<std::pair<size_t, std::string_view>> found;
+    size_t found_bytes = 0;
     status = (*chunk)->ForEachRecord(
-        [&](const RecordView& r, std::string_view /*encoded*/) {
+        [&](const RecordView& r, std::string_view encoded) {
           while (k < unread.size() && offset_of(k) < r.offset) lose(k++);
           if (k == unread.size()) return false;
           if (offset_of(k) == r.offset) {
-            records[unread[k++]].record = r;
-            used = true;
+            records[unread[k]].record = r;
+            found.emplace_back(unread[k++], encoded);
+            found_bytes += encoded.size();
           }
           return k < unread.size();
         });
-    if (used) out->holds.push_back(*chunk);
+    if (found_bytes * 4 >= (*chunk)->fetch().data.size()) {
+      out->holds.push_back(*chunk);
+    } else {
+      // A few records of a large read (scattered redeliveries): hold
+      // copies of them rather than the whole read.
+      for (const auto& [i, encoded] : found) {
+        RecordView& v = records[i].record;
+        std::string_view copy;
+        std::shared_ptr<const LogChunk> held = LogChunk::CopyOf(encoded, &copy);
+        RecordView copied;
+        if (DecodeEncodedRecord(copy, &copied).ok()) {
+          copied.offset = v.offset;
+          copied.timestamp = v.timestamp;
+          v = std::move(copied);
+        } else {
+          held = *chunk;  // (cannot happen: it decoded above) keep the read
+        }
+        out->holds.push_back(std::move(held));
+      }
+    }
     if (!status.ok()) break;
     // Offsets below next_offset that were not seen have no record now;
     // an empty read means the log ends before them.
