@@ -47,16 +47,22 @@ absl::Status DecodeEncodedRecord(std::string_view encoded, RecordView* out) {
   return s;
 }
 
+std::vector<Header> CopyHeaders(const RecordView& r) {
+  std::vector<Header> out;
+  out.reserve(r.headers.size());
+  for (const HeaderView& h : r.headers) {
+    Header& copy = out.emplace_back();
+    copy.key = std::string(h.key);
+    if (h.value.has_value()) copy.value.emplace(*h.value);
+  }
+  return out;
+}
+
 Record CopyRecord(const RecordView& r) {
   Record rec;
   if (r.key.has_value()) rec.key.emplace(*r.key);
   if (r.value.has_value()) rec.value.emplace(*r.value);
-  rec.headers.reserve(r.headers.size());
-  for (const HeaderView& h : r.headers) {
-    Header& copy = rec.headers.emplace_back();
-    copy.key = std::string(h.key);
-    if (h.value.has_value()) copy.value.emplace(*h.value);
-  }
+  rec.headers = CopyHeaders(r);
   rec.timestamp = r.timestamp;
   return rec;
 }

@@ -93,6 +93,8 @@ absl::Status DecodeEncodedRecord(std::string_view encoded, RecordView* out);
 
 // An owned copy of a record's key, value, headers and timestamp.
 Record CopyRecord(const RecordView& r);
+// Owned copies of a record's headers.
+std::vector<Header> CopyHeaders(const RecordView& r);
 
 }  // namespace spool
 

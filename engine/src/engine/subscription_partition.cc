@@ -262,13 +262,9 @@ void PartitionQueue::AddRecord(const RecordView& r, std::string_view encoded,
   }
   Place(e, r.offset, now, not_before, batch);
   if (!e.live) return;  // done at once (exhausted without a DLQ)
-  if (e.available) {
-    e.chunk = chunk;
-    e.encoded = encoded;
-  } else {
-    // Not handed out soon: a copy, so as not to pin the whole chunk.
-    e.chunk = LogChunk::CopyOf(encoded, &e.encoded);
-  }
+  e.chunk = chunk;
+  e.encoded = encoded;
+  if (!e.available) Unpin(e);  // not handed out soon
 }
 
 void PartitionQueue::Place(Entry& e, int64_t offset, absl::Time now,

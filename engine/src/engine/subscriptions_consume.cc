@@ -114,14 +114,7 @@ void AppendCopy(const ReceivedRecordView& v, std::vector<ReceivedRecord>* out) {
   c.delivery = v.delivery;
   if (v.record.key.has_value()) c.key.emplace(*v.record.key);
   if (v.record.value.has_value()) c.value.emplace(*v.record.value);
-  if (!v.record.headers.empty()) {
-    c.headers.reserve(v.record.headers.size());
-    for (const HeaderView& h : v.record.headers) {
-      Header& copy = c.headers.emplace_back();
-      copy.key = std::string(h.key);
-      if (h.value.has_value()) copy.value.emplace(*h.value);
-    }
-  }
+  if (!v.record.headers.empty()) c.headers = CopyHeaders(v.record);
   c.timestamp = v.record.timestamp;
   c.lease_deadline = v.lease_deadline;
 }
