@@ -1,5 +1,6 @@
 #include "log/partition_log.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -682,6 +683,38 @@ TEST_F(PartitionLogTest, GroupCommitGathersTheThreadsTheLastSyncCovered) {
   run(8, 1);
   EXPECT_EQ((*log)->Stats().syncs, 5);
   EXPECT_EQ((*log)->durable_offset(), 9);
+}
+
+TEST_F(PartitionLogTest, GroupCommitUnderManyThreadsLosesNoWaiter) {
+  // Every path of WaitDurable at once: leaders that gather, arrivals that
+  // complete a gathering and run the fdatasync themselves, followers woken
+  // together when it ends, and followers it did not cover. A lost wake-up
+  // hangs the test; a wrong durable offset fails it.
+  GatedFileSystem gated(&fs_);
+  auto log = OpenGatedLog(&gated);
+  ASSERT_TRUE(log.ok()) << log.status();
+  gated.set_sync_delay(absl::Milliseconds(2));
+  constexpr int kThreads = 16;
+  constexpr int kAppends = 40;
+  std::atomic<int> not_durable{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppends; ++i) {
+        auto r = (*log)->Append(MakeBatch(1, 10, 1, t * kAppends + i),
+                                {.durability = Durability::kSync});
+        ASSERT_TRUE(r.ok()) << r.status();
+        if (!r->durable || (*log)->durable_offset() <= r->last_offset) {
+          not_durable.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(not_durable.load(), 0);
+  EXPECT_EQ((*log)->durable_offset(), kThreads * kAppends);
+  // Group commit happened: far fewer fdatasyncs than appends.
+  EXPECT_LT((*log)->Stats().syncs, kThreads * kAppends / 2);
 }
 
 TEST_F(PartitionLogTest, IntervalDurabilityNeedsFlushAfterTheInterval) {

@@ -432,36 +432,57 @@ constexpr absl::Duration kMaxGather = absl::Milliseconds(10);
 }  // namespace
 
 absl::Status PartitionLog::WaitDurable(int64_t end_offset) {
-  MutexLock lock(&sync_mu_);
   if (durable_offset_.load() >= end_offset) return absl::OkStatus();
+  sync_mu_.Lock();
   ++sync_arrivals_;
-  if (gathering_) gather_cv_.Signal();
+  absl::Status status;
   while (durable_offset_.load() < end_offset) {
-    if (!sync_error_.ok()) return sync_error_;
-    if (syncing_) {
-      // Another caller's fdatasync is running; ours starts after it unless
-      // it already covers us.
-      sync_cv_.Wait(&sync_mu_);
-      continue;
+    if (!sync_error_.ok()) {
+      status = sync_error_;
+      break;
     }
-    syncing_ = true;
-    // Group commit. The callers the last fdatasync covered were woken when
-    // it ended and are appending again; without waiting, this fdatasync
-    // would cover only the callers that arrived while the last one ran, and
-    // the threads would split into two groups taking turns. So wait until
-    // as many callers as the last fdatasync covered have arrived since it
-    // ended (one, the leader itself, for a lone appender: no wait), for at
-    // most a fraction of its duration (real time: the cost being hidden is
-    // the device's).
-    if (last_sync_covered_ > 1) {
-      const absl::Time deadline =
-          absl::Now() +
-          std::min(last_sync_duration_ * kGatherFraction, kMaxGather);
-      gathering_ = true;
-      while (sync_arrivals_ - arrivals_at_sync_end_ < last_sync_covered_ &&
-             !gather_cv_.WaitWithDeadline(&sync_mu_, deadline)) {
-      }
+    if (gathering_ &&
+        sync_arrivals_ - arrivals_at_sync_end_ >= last_sync_covered_) {
+      // This caller completes the leader's gathering (below): it runs the
+      // fdatasync itself, as the leader would, instead of waking the leader
+      // (a thread wake-up between the last append and the fdatasync). The
+      // leader goes back to waiting, as a follower.
       gathering_ = false;
+      gather_cv_.Signal();
+    } else if (syncing_) {
+      // Another caller's fdatasync is running or gathering; ours starts
+      // after it unless it covers us. Wait outside the lock
+      // (util/wake_epoch.h): the callers one fdatasync covers all wake at
+      // once and return without taking sync_mu_.
+      const uint32_t epoch = sync_epoch_.Load();
+      sync_mu_.Unlock();
+      sync_epoch_.Wait(epoch);
+      if (durable_offset_.load() >= end_offset) return absl::OkStatus();
+      sync_mu_.Lock();
+      continue;
+    } else {
+      syncing_ = true;
+      // Group commit. The callers the last fdatasync covered were woken
+      // when it ended and are appending again; without waiting, this
+      // fdatasync would cover only the callers that arrived while the last
+      // one ran, and the threads would split into two groups taking turns.
+      // So wait until as many callers as the last fdatasync covered have
+      // arrived since it ended (one, the leader itself, for a lone
+      // appender: no wait), for at most a fraction of its duration (real
+      // time: the cost being hidden is the device's). The caller that
+      // completes the count runs the fdatasync (above).
+      if (last_sync_covered_ > 1) {
+        const absl::Time deadline =
+            absl::Now() +
+            std::min(last_sync_duration_ * kGatherFraction, kMaxGather);
+        gathering_ = true;
+        const int64_t gather = ++gathers_;
+        while (gathering_ && gathers_ == gather &&
+               !gather_cv_.WaitWithDeadline(&sync_mu_, deadline)) {
+        }
+        if (!gathering_ || gathers_ != gather) continue;  // taken over
+        gathering_ = false;  // the deadline passed: sync who has arrived
+      }
     }
     const int64_t covering = sync_arrivals_ - arrivals_at_sync_start_;
     arrivals_at_sync_start_ = sync_arrivals_;
@@ -475,14 +496,27 @@ absl::Status PartitionLog::WaitDurable(int64_t end_offset) {
     last_sync_duration_ = took;
     arrivals_at_sync_end_ = sync_arrivals_;
     sync_cv_.SignalAll();
-    if (!covered.ok()) return PoisonLocked(covered.status());
-    StoreMax(durable_offset_, *covered);
-    if (durable_offset_.load() >= log_end_offset_.load()) {
-      first_unsynced_micros_.store(0);
-      unsynced_records_.store(0);
+    if (!covered.ok()) {
+      status = PoisonLocked(covered.status());
+    } else {
+      StoreMax(durable_offset_, *covered);
+      if (durable_offset_.load() >= log_end_offset_.load()) {
+        first_unsynced_micros_.store(0);
+        unsynced_records_.store(0);
+      }
     }
+    // After durable_offset_ (or the error) is in place, and outside the
+    // lock (waking 15 threads is a syscall of its own, and the callers the
+    // sync covered are about to come back for sync_mu_): the waiters
+    // re-check. Every waiter read the epoch before this sync ended, so this
+    // Bump changes what it waits on.
+    sync_mu_.Unlock();
+    sync_epoch_.Bump();
+    if (!status.ok() || durable_offset_.load() >= end_offset) return status;
+    sync_mu_.Lock();
   }
-  return absl::OkStatus();
+  sync_mu_.Unlock();
+  return status;
 }
 
 absl::Status PartitionLog::Poison(const absl::Status& cause) {

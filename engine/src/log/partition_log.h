@@ -41,6 +41,7 @@
 #include "spool/record.h"
 #include "util/histogram.h"
 #include "util/mutex.h"
+#include "util/wake_epoch.h"
 
 namespace spool {
 
@@ -457,12 +458,16 @@ class PartitionLog {
   std::atomic<bool> sync_failed_{false};
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
   CondVar sync_cv_;  // signalled when a sync finishes
+  // Bumped (and every waiter woken) when a sync finishes; callers waiting
+  // for another's fdatasync wait on it outside sync_mu_ (WaitDurable).
+  WakeEpoch sync_epoch_;
   absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);
   // Gathering before a group commit (WaitDurable): the leader waits, for
   // at most a fraction of the last fdatasync's duration, until as many
   // callers as the last fdatasync covered have arrived since it ended.
-  CondVar gather_cv_;  // signalled by arrivals while the leader gathers
+  CondVar gather_cv_;  // signalled when an arrival takes the gathering over
   bool gathering_ ABSL_GUARDED_BY(sync_mu_) = false;
+  int64_t gathers_ ABSL_GUARDED_BY(sync_mu_) = 0;        // gatherings started
   int64_t sync_arrivals_ ABSL_GUARDED_BY(sync_mu_) = 0;  // ever, not durable
   int64_t arrivals_at_sync_start_ ABSL_GUARDED_BY(sync_mu_) = 0;
   int64_t arrivals_at_sync_end_ ABSL_GUARDED_BY(sync_mu_) = 0;
