@@ -284,9 +284,11 @@ absl::Status Workload::QueueStep() {
     absl::Status s = Subscribe();
     if (!s.ok()) return s;
   }
-  auto got =
-      subs.Receive(kQueueTopic, kSubscriptionName,
-                   {.max_records = 1 + static_cast<int32_t>(rng_() % 5)});
+  // Mostly a few records (each an entry of the window), sometimes many
+  // (first deliveries then go out as lease runs).
+  const int32_t n = rng_() % 4 == 0 ? 16 + static_cast<int32_t>(rng_() % 48)
+                                    : 1 + static_cast<int32_t>(rng_() % 5);
+  auto got = subs.Receive(kQueueTopic, kSubscriptionName, {.max_records = n});
   if (!got.ok()) return got.status();
   for (const ReceivedRecord& r : *got) held_.push_back(r.delivery);
   std::vector<Delivery> keep, ack;

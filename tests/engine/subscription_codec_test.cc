@@ -196,6 +196,60 @@ TEST(SubscriptionWindowTest, RingFindsAppendsAndErasesLikeAMap) {
   }
 }
 
+// OffsetTable: slots inserted below the last one (records leaving a lease
+// run) go beside the ring; Find, Erase, Front and ForEach see both.
+TEST(SubscriptionWindowTest, TableTakesSlotsBelowItsLastLikeAMap) {
+  const uint32_t seed = std::random_device()();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  std::mt19937 rng(seed);
+  OffsetTable<Slot> table;
+  std::map<int64_t, std::string> model;
+  int64_t next = 100;
+  for (int step = 0; step < 20000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op < 3 || model.empty()) {
+      next += 1 + static_cast<int64_t>(rng() % 3);
+      Slot& s = table.Insert(next);
+      s.payload = std::to_string(next);
+      model[next] = s.payload;
+    } else if (op < 5) {
+      // A free offset anywhere below the last one.
+      const int64_t o = next - 1 - static_cast<int64_t>(rng() % 200);
+      if (model.contains(o)) continue;
+      Slot& s = table.Insert(o);
+      s.payload = "below " + std::to_string(o);
+      model[o] = s.payload;
+    } else {
+      auto it = model.begin();
+      if (op >= 8) std::advance(it, rng() % model.size());
+      Slot* s = table.Find(it->first);
+      ASSERT_NE(s, nullptr) << it->first;
+      ASSERT_EQ(s->payload, it->second);
+      table.Erase(*s);
+      model.erase(it);
+    }
+    ASSERT_EQ(table.live(), model.size());
+    if (step % 89 == 0) {
+      for (int64_t o = next - 300; o <= next + 1; ++o) {
+        const Slot* s = table.Find(o);
+        auto m = model.find(o);
+        ASSERT_EQ(s != nullptr, m != model.end()) << o;
+        if (s != nullptr) {
+          ASSERT_EQ(s->payload, m->second);
+        }
+      }
+      std::vector<int64_t> seen;
+      table.ForEach([&](const Slot& s) { seen.push_back(s.offset); });
+      std::vector<int64_t> want;
+      for (const auto& [o, p] : model) want.push_back(o);
+      ASSERT_EQ(seen, want);  // offset order across both
+      if (!model.empty()) {
+        ASSERT_EQ(table.Front().offset, model.begin()->first);
+      }
+    }
+  }
+}
+
 TEST(SubscriptionWindowTest, RingKeepsOneStuckSlotWithoutGrowing) {
   OffsetRing<Slot> ring;
   ring.Append(0);  // leased forever

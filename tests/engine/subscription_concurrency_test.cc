@@ -73,10 +73,12 @@ class SubscriptionConcurrencyTest : public testing_util::SubscriptionTestBase {
       consumers.emplace_back([&, t] {
         std::mt19937 rng(t);
         while (acked_total.load() < kRecords) {
-          auto got =
-              subs().Receive("q", "w",
-                             {.max_records = 1 + static_cast<int>(rng() % 8),
-                              .max_wait = absl::Milliseconds(20)});
+          // Now and then many records: first deliveries as lease runs.
+          const int want = rng() % 4 == 0 ? 16 + static_cast<int>(rng() % 32)
+                                          : 1 + static_cast<int>(rng() % 8);
+          auto got = subs().Receive(
+              "q", "w",
+              {.max_records = want, .max_wait = absl::Milliseconds(20)});
           ASSERT_TRUE(got.ok()) << got.status();
           for (const ReceivedRecord& r : *got) {
             const std::string key = r.key.value_or("");

@@ -858,13 +858,31 @@ TEST_F(SubscriptionModelTest, RandomOpsWithRestartsMatchReference) {
       } else {
         ASSERT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
       }
-    } else if (op < 15 && !held.empty()) {
+    } else if (op < 14 && !held.empty()) {
       const size_t i = rng() % held.size();
       absl::Status s = subs().Nack("m", "w", held[i]);
       if (!s.ok()) {
         ASSERT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
       }
       held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+    } else if (op == 14 && !held.empty()) {
+      const Delivery d = held[rng() % held.size()];
+      auto s = subs().ExtendLease("m", "w", d, absl::Seconds(rng() % 30 + 1));
+      if (!s.ok()) {
+        ASSERT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition)
+            << s.status();
+      }
+    } else if (op == 15 && !held.empty()) {
+      // Without a dead-letter topic a rejected record is dropped: done.
+      const size_t i = rng() % held.size();
+      const Delivery d = held[i];
+      held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+      absl::Status s = subs().Reject("m", "w", d, "model");
+      if (s.ok()) {
+        acked.insert({d.partition, d.offset});
+      } else {
+        ASSERT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+      }
     } else if (op < 18) {
       clock_.Advance(absl::Milliseconds(rng() % 15000));
     } else if (op == 18) {

@@ -36,6 +36,36 @@ std::shared_ptr<const LogChunk> LogChunk::CopyOf(std::string_view encoded,
   return chunk;
 }
 
+bool LogChunk::Next(RecordView* r, std::string_view* encoded,
+                    absl::Status* status) {
+  *status = absl::OkStatus();
+  for (;;) {
+    if (current_ != nullptr) {
+      while (current_->Next(r)) {
+        if (r->offset < fetch_.requested_offset) continue;
+        *encoded = current_->region().substr(r->position, r->size_bytes);
+        return true;
+      }
+      *status = current_->status();
+      current_ = nullptr;
+      if (!status->ok()) {
+        next_batch_ = fetch_.batches.size();  // no further records
+        return false;
+      }
+    }
+    if (next_batch_ >= fetch_.batches.size()) return false;
+    const RecordBatchView& batch = fetch_.batches[next_batch_++];
+    if (batch.header().is_control()) continue;
+    if (batch.header().compression() != Compression::kNone) {
+      iterators_.push_back(std::make_unique<RecordIterator>(batch));
+      current_ = iterators_.back().get();
+    } else {
+      plain_.emplace(batch);
+      current_ = &*plain_;
+    }
+  }
+}
+
 absl::Status DecodeEncodedRecord(std::string_view encoded, RecordView* out) {
   size_t pos = 0;
   const RecordRegion region{.bytes = encoded};

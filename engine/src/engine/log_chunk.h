@@ -76,12 +76,25 @@ class LogChunk {
     return absl::OkStatus();
   }
 
+  // Resumable iteration, for a reader that hands records out a few at a
+  // time (shared subscriptions' first deliveries): the next record at or
+  // after the fetch's requested offset, as ForEachRecord would pass it.
+  // False at the end, or on a decoding error (*status says which). The
+  // same contract as ForEachRecord: one reader, serialized by the caller,
+  // and not mixed with ForEachRecord on the same chunk.
+  bool Next(RecordView* r, std::string_view* encoded, absl::Status* status);
+
  private:
   LogChunk() = default;
 
   FetchResult fetch_;
   // One per compressed batch visited: their records live in them.
   std::vector<std::unique_ptr<RecordIterator>> iterators_;
+  // Next(): the batch after the one being read, and its iterator (in
+  // iterators_ when compressed, else plain_).
+  size_t next_batch_ = 0;
+  RecordIterator* current_ = nullptr;
+  std::optional<RecordIterator> plain_;
   std::string copy_;  // CopyOf
   bool is_copy_ = false;
 };

@@ -3,6 +3,7 @@
 #include "engine/subscription_partition.h"
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
 
 #include "absl/strings/numbers.h"
@@ -65,10 +66,14 @@ void PartitionQueue::AdvanceMark() {
       mark_ = floor_;
       continue;
     }
-    // An offset in [floor, cursor) is an entry or done.
+    // An offset in [floor, cursor) is an entry, in a run or done.
     if (const Entry* e = entries_.Find(mark_)) {
       if (e->attempts < 1) break;
       ++mark_;
+      continue;
+    }
+    if (const Run* run = FindRun(mark_)) {
+      mark_ = run->end;  // each offset delivered, done or an entry so
       continue;
     }
     auto range = ranges_.upper_bound(mark_);
@@ -152,7 +157,7 @@ void PartitionQueue::FinishLoad(int64_t log_end, TableStore::Batch* batch) {
 // --- The window --------------------------------------------------------
 
 bool PartitionQueue::WindowFull() const {
-  return static_cast<int64_t>(entries_.live()) >=
+  return static_cast<int64_t>(entries_.live()) + run_pending_ >=
          static_cast<int64_t>(config_->max_unacked_records);
 }
 
@@ -212,6 +217,15 @@ void PartitionQueue::SkipTo(int64_t log_start, TableStore::Batch* batch) {
                   SubRowKey(prefix_, kSubRowIntent, partition_, o));
     ++stats_.lost_to_retention;
   }
+  for (Run& run : runs_) {
+    if (run.start >= log_start) break;
+    for (int64_t o = run.start; o < std::min(run.end, log_start); ++o) {
+      if (!run.Pending(o)) continue;
+      ClearPending(run, o);
+      ++stats_.lost_to_retention;
+    }
+  }
+  DropEmptyRuns();
   for (auto it = stored_deliveries_.begin();
        it != stored_deliveries_.end() && it->first < log_start;) {
     batch->Delete(Table::kSubscriptions,
@@ -246,16 +260,9 @@ void PartitionQueue::AddRecord(const RecordView& r, std::string_view encoded,
     stored_intents_.erase(r.offset);
     return;
   }
-  Entry& e = entries_.Append(r.offset);
+  Entry& e = entries_.Insert(r.offset);
   e.timestamp = r.timestamp;
-  std::optional<int64_t> not_before;
-  if (!not_before_header_.empty()) {
-    for (const HeaderView& h : r.headers) {
-      if (h.key != not_before_header_ || !h.value.has_value()) continue;
-      int64_t ms = 0;
-      if (absl::SimpleAtoi(ToAbsl(*h.value), &ms)) not_before = ms;
-    }
-  }
+  const std::optional<int64_t> not_before = NotBefore(r);
   if (config_->ordered_by_key && r.key.has_value()) {
     e.key.emplace(*r.key);
     keys_[*e.key].push_back(r.offset);
@@ -265,6 +272,17 @@ void PartitionQueue::AddRecord(const RecordView& r, std::string_view encoded,
   e.chunk = chunk;
   e.encoded = encoded;
   if (!e.available) Unpin(e);  // not handed out soon
+}
+
+std::optional<int64_t> PartitionQueue::NotBefore(const RecordView& r) const {
+  std::optional<int64_t> not_before;
+  if (not_before_header_.empty()) return not_before;
+  for (const HeaderView& h : r.headers) {
+    if (h.key != not_before_header_ || !h.value.has_value()) continue;
+    int64_t ms = 0;
+    if (absl::SimpleAtoi(ToAbsl(*h.value), &ms)) not_before = ms;
+  }
+  return not_before;
 }
 
 void PartitionQueue::Place(Entry& e, int64_t offset, absl::Time now,
@@ -509,12 +527,198 @@ void PartitionQueue::Advance(absl::Time now, TableStore::Batch* batch) {
       MakeAvailable(e);
     }
   }
+  while (!run_timers_.empty() && run_timers_.Top().time <= now) {
+    const Timer t = run_timers_.Top();
+    run_timers_.Pop();
+    Run* run = FindRun(t.offset);
+    if (run == nullptr || run->start != t.offset || run->deadline != t.time) {
+      continue;  // stale: the run was acked, or its offsets left it
+    }
+    ExpireRun(*run, now, batch);
+  }
 }
 
 std::optional<absl::Time> PartitionQueue::NextTimer() {
   PruneTimers();
-  if (timers_.empty()) return std::nullopt;
-  return timers_.Top().time;
+  while (!run_timers_.empty()) {
+    const Timer& t = run_timers_.Top();
+    const Run* run = FindRun(t.offset);
+    if (run != nullptr && run->start == t.offset && run->deadline == t.time) {
+      break;
+    }
+    run_timers_.Pop();
+  }
+  std::optional<absl::Time> next;
+  if (!timers_.empty()) next = timers_.Top().time;
+  if (!run_timers_.empty() &&
+      (!next.has_value() || run_timers_.Top().time < *next)) {
+    next = run_timers_.Top().time;
+  }
+  return next;
+}
+
+// --- Lease runs ---------------------------------------------------------
+
+PartitionQueue::Run* PartitionQueue::FindRun(int64_t offset) {
+  if (runs_.empty() || offset < runs_.front().start ||
+      offset >= runs_.back().end) {
+    return nullptr;
+  }
+  // Calls come in offset order (a batch of acks or checks): try the run
+  // found last first.
+  if (run_hint_ < runs_.size()) {
+    Run& hint = runs_[run_hint_];
+    if (offset >= hint.start && offset < hint.end) return &hint;
+  }
+  auto it =
+      std::upper_bound(runs_.begin(), runs_.end(), offset,
+                       [](int64_t o, const Run& run) { return o < run.start; });
+  --it;  // (runs_.front().start <= offset)
+  if (offset >= it->end) return nullptr;
+  run_hint_ = static_cast<size_t>(it - runs_.begin());
+  return &*it;
+}
+
+const PartitionQueue::Run* PartitionQueue::FindRun(int64_t offset) const {
+  return const_cast<PartitionQueue*>(this)->FindRun(offset);
+}
+
+void PartitionQueue::ClearPending(Run& run, int64_t offset) {
+  const uint64_t i = static_cast<uint64_t>(offset - run.start);
+  run.bits[i / 64] &= ~(uint64_t{1} << (i % 64));
+  --run.pending;
+  --run_pending_;
+}
+
+void PartitionQueue::DropEmptyRuns() {
+  runs_.erase(std::remove_if(runs_.begin(), runs_.end(),
+                             [](const Run& run) { return run.pending == 0; }),
+              runs_.end());
+}
+
+PartitionQueue::Entry& PartitionQueue::Materialize(Run& run, int64_t offset) {
+  ClearPending(run, offset);
+  Entry& e = entries_.Insert(offset);
+  e.timestamp = run.timestamps[static_cast<size_t>(offset - run.start)];
+  e.attempts = 1;
+  e.state = State::kLeased;
+  e.time = run.deadline;
+  return e;
+}
+
+PartitionQueue::Entry* PartitionQueue::EntryAt(int64_t offset) {
+  if (Entry* e = entries_.Find(offset)) return e;
+  Run* run = FindRun(offset);
+  if (run == nullptr || !run->Pending(offset)) return nullptr;
+  Entry& e = Materialize(*run, offset);
+  SetTimer(e, e.time);
+  DropEmptyRuns();
+  return &e;
+}
+
+void PartitionQueue::ExpireRun(Run& run, absl::Time now,
+                               TableStore::Batch* batch) {
+  const absl::Time deadline = run.deadline;
+  for (int64_t o = run.start; o < run.end && run.pending > 0; ++o) {
+    if (!run.Pending(o)) continue;
+    Entry& e = Materialize(run, o);
+    ++stats_.expired;
+    // As Advance does for an entry whose lease ran out.
+    if (config_->max_deliveries > 0 && e.attempts >= config_->max_deliveries) {
+      Exhaust(e, now, /*force_dlq=*/false, batch);
+    } else {
+      SetWaiting(e, deadline + config_->backoff.DelayAfter(e.attempts), now);
+    }
+  }
+  DropEmptyRuns();
+}
+
+bool PartitionQueue::FreshReady() {
+  if (config_->ordered_by_key || WindowFull()) return false;
+  AdvanceMark();
+  return mark_ == cursor_;
+}
+
+absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
+                                       absl::Duration lease,
+                                       TableStore::Batch* batch,
+                                       ReceivedBatch* out) {
+  const absl::Time deadline = now + lease;
+  const std::shared_ptr<LogChunk> chunk = fresh_;
+  Run* run = nullptr;
+  absl::Status status;
+  while (n > 0 && fresh_ != nullptr && !WindowFull()) {
+    ReceivedRecordView& slot = out->records.emplace_back();
+    RecordView& r = slot.record;
+    std::string_view encoded;
+    if (!fresh_->Next(&r, &encoded, &status)) {
+      out->records.pop_back();
+      if (status.ok()) AdvanceCursor(fresh_->fetch().next_offset);
+      fresh_.reset();
+      break;
+    }
+    if (r.offset < cursor_) {
+      out->records.pop_back();
+      continue;
+    }
+    AdvanceCursor(r.offset);  // offsets skipped are gaps
+    const bool stored =
+        (!stored_deliveries_.empty() &&
+         stored_deliveries_.contains(r.offset)) ||
+        (!stored_intents_.empty() && stored_intents_.contains(r.offset)) ||
+        (stored_mark_.has_value() && r.offset < stored_mark_->first);
+    const std::optional<int64_t> not_before =
+        not_before_header_.empty() ? std::nullopt : NotBefore(r);
+    if (r.offset < cursor_ || IsDone(r.offset) || stored ||
+        (not_before.has_value() && absl::FromUnixMillis(*not_before) > now)) {
+      // Done already, or it needs state of its own: into the window.
+      const RecordView copy = r;
+      out->records.pop_back();
+      AddRecord(copy, encoded, chunk, now, batch);
+      if (FreshReady()) continue;
+      fresh_.reset();  // Fill reads on from the cursor
+      break;
+    }
+    if (run == nullptr) {
+      Run& added = runs_.emplace_back();
+      added.start = r.offset;
+      added.deadline = deadline;
+      added.timestamps.reserve(static_cast<size_t>(n));
+      added.bits.reserve(static_cast<size_t>(n) / 64 + 1);
+      run_timers_.Push({deadline, r.offset});
+      if (run_timers_.size() > 2 * runs_.size() + 1024) {
+        // Runs acked before their deadline leave stale items (as in
+        // SetTimer): drop them all, amortized O(1) per run.
+        run_timers_.Filter([this](const Timer& t) {
+          const Run* x = FindRun(t.offset);
+          return x != nullptr && x->start == t.offset && x->deadline == t.time;
+        });
+      }
+      run = &runs_.back();
+    }
+    const size_t i = static_cast<size_t>(r.offset - run->start);
+    if (run->bits.size() <= i / 64) run->bits.resize(i / 64 + 1, 0);
+    run->bits[i / 64] |= uint64_t{1} << (i % 64);
+    if (run->timestamps.size() < i) run->timestamps.resize(i, -1);  // gaps
+    run->timestamps.push_back(r.timestamp);
+    run->end = r.offset + 1;
+    ++run->pending;
+    ++run_pending_;
+    cursor_ = r.offset + 1;
+    mark_ = std::max(mark_, cursor_);  // (mark_ == cursor_ before)
+    slot.delivery = {.partition = partition_, .offset = r.offset, .attempt = 1};
+    slot.lease_deadline = deadline;
+    ++stats_.delivered;
+    --n;
+  }
+  if (run != nullptr) {
+    if (out->holds.empty() || out->holds.back().get() != chunk.get()) {
+      out->holds.push_back(chunk);
+    }
+    mark_deadline_ = std::max(mark_deadline_, deadline);
+    mark_dirty_ = true;
+  }
+  return status;
 }
 
 void PartitionQueue::Take(int n, absl::Time now, absl::Duration lease,
@@ -592,6 +796,15 @@ absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
                                            bool* done) const {
   *done = false;
   const Entry* e = entries_.Find(d.offset);  // entries are never done
+  if (e == nullptr) {
+    if (const Run* run = FindRun(d.offset); run && run->Pending(d.offset)) {
+      if (d.attempt == 1) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "lease lost: partition %d offset %d is at delivery attempt 1, not "
+          "%d",
+          partition_, d.offset, d.attempt));
+    }
+  }
   if (e == nullptr && IsDone(d.offset)) {
     *done = true;
     return absl::OkStatus();
@@ -623,9 +836,21 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
   }
   std::vector<int64_t> done;
   done.reserve(offsets.size());
+  Run* run = nullptr;  // the run of the last offset found in one
+  bool emptied = false;
   for (int64_t offset : offsets) {
     Entry* e = entries_.Find(offset);
-    if (e == nullptr) continue;  // not in flight, or a repeat
+    if (e == nullptr) {
+      if (run == nullptr || offset < run->start || offset >= run->end) {
+        run = FindRun(offset);
+      }
+      if (run == nullptr || !run->Pending(offset)) continue;  // a repeat
+      ClearPending(*run, offset);
+      emptied |= run->pending == 0;
+      done.push_back(offset);
+      ++stats_.acked;
+      continue;
+    }
     if (e->has_row) {
       batch->Delete(Table::kSubscriptions,
                     SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
@@ -640,6 +865,7 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
     MarkDone(done[i], done[j - 1] + 1, batch);
     i = j;
   }
+  if (emptied) DropEmptyRuns();
 }
 
 void PartitionQueue::Done(int64_t offset, TableStore::Batch* batch) {
@@ -659,7 +885,7 @@ void PartitionQueue::Done(int64_t offset, TableStore::Batch* batch) {
 void PartitionQueue::Nack(int64_t offset, absl::Time now,
                           std::optional<absl::Duration> delay,
                           std::string_view reason, TableStore::Batch* batch) {
-  Entry& e = *entries_.Find(offset);
+  Entry& e = *EntryAt(offset);
   ClearTimer(e);
   e.reason = std::string(reason);
   if (config_->max_deliveries > 0 && e.attempts >= config_->max_deliveries) {
@@ -677,7 +903,7 @@ void PartitionQueue::Nack(int64_t offset, absl::Time now,
 
 absl::Status PartitionQueue::Extend(int64_t offset, absl::Time deadline,
                                     TableStore::Batch* batch) {
-  Entry& e = *entries_.Find(offset);
+  Entry& e = *EntryAt(offset);
   if (e.state != State::kLeased) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "partition %d offset %d: the lease has expired", partition_, offset));
@@ -689,7 +915,7 @@ absl::Status PartitionQueue::Extend(int64_t offset, absl::Time deadline,
 
 void PartitionQueue::Reject(int64_t offset, absl::Time now,
                             std::string_view reason, TableStore::Batch* batch) {
-  Entry& e = *entries_.Find(offset);
+  Entry& e = *EntryAt(offset);
   e.reason = std::string(reason);
   Exhaust(e, now, /*force_dlq=*/true, batch);
 }
@@ -793,6 +1019,7 @@ SubscriptionPartitionState PartitionQueue::Describe(int64_t log_end) const {
   }
   s.acked_ranges = static_cast<int64_t>(ranges_.size());
   s.backlog = std::max<int64_t>(0, log_end - floor_ - s.acked_above_floor);
+  s.in_flight = run_pending_;
   entries_.ForEach([&](const Entry& e) {
     switch (e.state) {
       case State::kLeased:
@@ -812,7 +1039,23 @@ SubscriptionPartitionState PartitionQueue::Describe(int64_t log_end) const {
 }
 
 int64_t PartitionQueue::OldestTimestamp() const {
-  return entries_.empty() ? -1 : entries_.Front().timestamp;
+  const Entry* front = entries_.empty() ? nullptr : &entries_.Front();
+  if (!runs_.empty() &&
+      (front == nullptr || runs_.front().start < front->offset)) {
+    // The first pending offset of the first run (runs are never empty).
+    const Run& run = runs_.front();
+    for (size_t w = 0; w < run.bits.size(); ++w) {
+      if (run.bits[w] == 0) continue;
+      const size_t i =
+          w * 64 + static_cast<size_t>(std::countr_zero(run.bits[w]));
+      if (front == nullptr ||
+          run.start + static_cast<int64_t>(i) < front->offset) {
+        return run.timestamps[i];
+      }
+      break;
+    }
+  }
+  return front == nullptr ? -1 : front->timestamp;
 }
 
 }  // namespace spool

@@ -136,6 +136,27 @@ class PartitionQueue {
   // Offsets in [cursor, next) without a record are gaps.
   void AdvanceCursor(int64_t next);
 
+  // --- First deliveries straight from the log (lease runs) -------------
+  // True if TakeFresh may hand out the records at cursor(): the
+  // subscription is not ordered by key, the window has room, and every
+  // offset below the cursor is done or was delivered at least once, so
+  // that the delivery mark row stands for what TakeFresh hands out.
+  bool FreshReady();
+  // Whether a read left by an earlier TakeFresh remains.
+  bool has_fresh() const { return fresh_ != nullptr; }
+  // The read of the log at cursor() that TakeFresh hands records out of
+  // (null: none).
+  void SetFresh(std::shared_ptr<LogChunk> chunk) { fresh_ = std::move(chunk); }
+  // Hands out up to n records of the read, first deliveries, with no entry
+  // of their own: they form one lease run (one deadline, a bit per offset;
+  // see Run). Stops at a record that needs state of its own (a row stored
+  // before a restart, a not-before time still ahead), which goes into the
+  // window as AddRecord puts it; FreshReady() is then false until the
+  // slow path has delivered it. Drops the read once it is used up.
+  // REQUIRES: FreshReady() and has_fresh(). Errors are decoding errors.
+  absl::Status TakeFresh(int n, absl::Time now, absl::Duration lease,
+                         TableStore::Batch* batch, ReceivedBatch* out);
+
   // --- Timers and dispatch --------------------------------------------
   // Ends leases and waits due at `now`. Records whose lease ran out on
   // their last allowed delivery are exhausted (see Exhaust).
@@ -207,7 +228,43 @@ class PartitionQueue {
     }
   };
 
+  // A lease run: records TakeFresh handed out in one call, each at its
+  // first delivery, leased until `deadline`, with no row of their own
+  // (the mark row stands for them). Every offset in [start, end) is
+  // pending here, done, or an entry (one that left the run, see
+  // Materialize). Empty runs are dropped.
+  struct Run {
+    int64_t start = 0;
+    int64_t end = 0;
+    absl::Time deadline;
+    int64_t pending = 0;
+    std::vector<uint64_t> bits;       // bit i: offset start + i is pending
+    std::vector<int64_t> timestamps;  // by offset - start
+    bool Pending(int64_t offset) const {
+      const uint64_t i = static_cast<uint64_t>(offset - start);
+      return offset >= start && offset < end &&
+             (bits[i / 64] >> (i % 64) & 1) != 0;
+    }
+  };
+
   bool IsDone(int64_t offset) const;
+  // The run whose [start, end) holds offset, or null.
+  Run* FindRun(int64_t offset);
+  const Run* FindRun(int64_t offset) const;
+  // Takes a pending offset out of its run (not yet dropped if empty).
+  void ClearPending(Run& run, int64_t offset);
+  void DropEmptyRuns();
+  // The pending offset leaves its run as an entry of its own: leased,
+  // first delivery, no row, no timer. Call DropEmptyRuns after.
+  Entry& Materialize(Run& run, int64_t offset);
+  // The entry at offset, made from its run if it is pending in one (then
+  // with its lease timer), or null.
+  Entry* EntryAt(int64_t offset);
+  // Ends the run's lease: each pending offset becomes an entry whose lease
+  // ran out.
+  void ExpireRun(Run& run, absl::Time now, TableStore::Batch* batch);
+  // The record's not-before time in ms, from the configured header.
+  std::optional<int64_t> NotBefore(const RecordView& r) const;
   bool Eligible(const Entry& e) const;
   // Marks [start, end) done; rows into batch unless null (gaps).
   void MarkDone(int64_t start, int64_t end, TableStore::Batch* batch);
@@ -260,7 +317,7 @@ class PartitionQueue {
   bool mark_dirty_ = false;
   std::optional<std::pair<int64_t, absl::Time>> stored_mark_;
   std::map<int64_t, int64_t> ranges_;  // start -> end
-  OffsetRing<Entry> entries_;
+  OffsetTable<Entry> entries_;
   // Offsets of kAvailable, eligible entries (Entry::available), with stale
   // items skipped when popped; available_count_ counts the current ones.
   LazyMinQueue<int64_t> available_;
@@ -274,6 +331,16 @@ class PartitionQueue {
   // Stored rows of offsets not yet read into the window.
   std::map<int64_t, DeliveryRow> stored_deliveries_;
   std::map<int64_t, IntentRow> stored_intents_;
+  // Lease runs in ascending offset order, below the cursor, and the
+  // offsets pending in them.
+  std::deque<Run> runs_;
+  int64_t run_pending_ = 0;
+  // The index in runs_ FindRun found last (a guess, checked before use).
+  mutable size_t run_hint_ = 0;
+  // (deadline, start) of each run, stale ones skipped when popped.
+  LazyMinQueue<Timer> run_timers_;
+  // The read TakeFresh hands records out of, positioned at the cursor.
+  std::shared_ptr<LogChunk> fresh_;
   Stats stats_;
 };
 

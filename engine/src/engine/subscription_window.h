@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -51,6 +52,11 @@ class OffsetRing {
   }
   const T* Find(int64_t offset) const {
     return const_cast<OffsetRing*>(this)->Find(offset);
+  }
+
+  // Whether Append(offset) may be called.
+  bool CanAppend(int64_t offset) {
+    return size_ == 0 || At(size_ - 1).offset < offset;
   }
 
   // A new live slot. REQUIRES: offset > every slot's offset.
@@ -145,6 +151,74 @@ class OffsetRing {
   size_t head_ = 0;
   size_t size_ = 0;  // slots from head_, live or dead
   size_t live_ = 0;
+};
+
+// An OffsetRing that also takes slots below its last one: those (records
+// whose state becomes their own after a later one was appended, see
+// PartitionQueue's lease runs) go to a map beside the ring. The same
+// contract as OffsetRing otherwise; map slots never move.
+template <typename T>
+class OffsetTable {
+ public:
+  size_t live() const { return ring_.live() + below_.size(); }
+  bool empty() const { return live() == 0; }
+  // Slots held by the ring, live or dead, and by the map.
+  size_t slots() const { return ring_.slots() + below_.size(); }
+
+  T* Find(int64_t offset) {
+    if (T* t = ring_.Find(offset)) return t;
+    if (below_.empty()) return nullptr;
+    auto it = below_.find(offset);
+    return it == below_.end() ? nullptr : &it->second;
+  }
+  const T* Find(int64_t offset) const {
+    return const_cast<OffsetTable*>(this)->Find(offset);
+  }
+
+  // A new live slot. REQUIRES: no live slot has `offset`.
+  T& Insert(int64_t offset) {
+    if (ring_.CanAppend(offset)) return ring_.Append(offset);
+    T& t = below_[offset];
+    t.offset = offset;
+    t.live = true;
+    return t;
+  }
+
+  // REQUIRES: `t` is a live slot of this table.
+  void Erase(T& t) {
+    if (!below_.empty()) {
+      auto it = below_.find(t.offset);
+      if (it != below_.end() && &it->second == &t) {
+        below_.erase(it);
+        return;
+      }
+    }
+    ring_.Erase(t);
+  }
+
+  // The live slot with the lowest offset. REQUIRES: !empty().
+  T& Front() {
+    if (below_.empty()) return ring_.Front();
+    T& b = below_.begin()->second;
+    if (ring_.empty() || b.offset < ring_.Front().offset) return b;
+    return ring_.Front();
+  }
+  const T& Front() const { return const_cast<OffsetTable*>(this)->Front(); }
+
+  // Calls fn(slot) for every live slot in offset order.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    auto it = below_.begin();
+    ring_.ForEach([&](const T& t) {
+      for (; it != below_.end() && it->first < t.offset; ++it) fn(it->second);
+      fn(t);
+    });
+    for (; it != below_.end(); ++it) fn(it->second);
+  }
+
+ private:
+  OffsetRing<T> ring_;
+  std::map<int64_t, T> below_;
 };
 
 // A min-queue of items with lazy deletion: Push adds, Pop hands out the

@@ -181,6 +181,13 @@ class SubscriptionsImpl final : public Subscriptions {
   absl::Status Fill(const Sub& sub, PartitionQueue& q, int32_t partition,
                     size_t want, absl::Time now,
                     TableStore::Batch* batch) const;
+  // Hands out first deliveries straight from the log (PartitionQueue::
+  // TakeFresh) until out holds max_records or the queue is not FreshReady
+  // or the log has no more.
+  absl::Status TakeFresh(const Sub& sub, PartitionQueue& q, int32_t partition,
+                         size_t max_records, absl::Time now,
+                         absl::Duration lease, TableStore::Batch* batch,
+                         ReceivedBatch* out) const;
   absl::StatusOr<ReceivedBatch> TryReceive(
       Sub& sub, int32_t max_records, absl::Duration lease,
       std::optional<absl::Time>* next_timer);
