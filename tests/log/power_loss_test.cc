@@ -276,6 +276,83 @@ TEST(GroupCommitPowerLossTest, EveryDurableAppendOfManyThreadsSurvives) {
             << " took appends in flight\n";
 }
 
+// A partition whose first open failed half-way (an injected ENOSPC on
+// creating its first segment's index, or on syncing the data directory
+// after creating the partition directory) leaves a segment file or the
+// partition directory itself with a directory entry that was never
+// synced. The next open, after a process crash or a clean close, takes
+// over what it finds; a sync append to the partition then returns durable
+// and must survive a power loss that forgets unsynced directory entries
+// (crashtest --mode power run seed 387: a CreateTopic failed under a fault
+// window, the next process's sync produce to it was lost).
+TEST(UnsyncedEntriesPowerLossTest, DurableAppendAfterAFailedOpenSurvives) {
+  const TopicPartition tp{"t", 0};
+  const FaultSpec faults[] = {
+      {.op = FaultOp::kOpen,
+       .error = FaultError::kNoSpace,
+       .path_substring = ".index"},
+      {.op = FaultOp::kSyncDir, .error = FaultError::kNoSpace},
+  };
+  for (const FaultSpec& fault : faults) {
+    for (bool clean_close : {false, true}) {
+      SCOPED_TRACE(absl::StrFormat(
+          "fault on %s, then %s",
+          fault.path_substring.empty() ? "SyncDir" : "the index",
+          clean_close ? "a clean close" : "a process crash"));
+      FaultInjectionFileSystem fs(1);
+      ManualClock clock;
+      LogConfig config = SmallConfig();
+      config.durability = Durability::kSync;
+      auto opened =
+          LogDirectory::Open({.fs = &fs, .clock = &clock, .path = "/data"});
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      std::unique_ptr<LogDirectory> dir = std::move(*opened);
+      fs.InjectFault(fault);
+      RecoveryReport report;
+      ASSERT_FALSE(dir->OpenPartition(tp, config, &report).ok());
+      fs.ClearFaults();
+      if (clean_close) {
+        dir->Close().IgnoreError();
+      } else {
+        fs.InjectFault({.op = FaultOp::kAny, .nth = 1, .sticky = true});
+      }
+      dir.reset();
+      fs.ClearFaults();
+
+      opened =
+          LogDirectory::Open({.fs = &fs, .clock = &clock, .path = "/data"});
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      dir = std::move(*opened);
+      auto log = dir->OpenPartition(tp, config, &report);
+      ASSERT_TRUE(log.ok()) << log.status();
+      std::string batch = MakeBatch(3, 40, 1000, 7);
+      auto res = (*log)->Append(batch, {.durability = Durability::kSync});
+      ASSERT_TRUE(res.ok()) << res.status();
+      ASSERT_TRUE(res->durable);
+      SetBaseOffset(batch.data(), res->base_offset);
+      fs.SimulateCrash({.mode = PowerLossMode::kDropUnsynced,
+                        .keep_random_directory_prefix = false});
+      log->reset();
+      dir.reset();
+      fs.ClearFaults();
+
+      opened =
+          LogDirectory::Open({.fs = &fs, .clock = &clock, .path = "/data"});
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      dir = std::move(*opened);
+      log = dir->OpenPartition(tp, config, &report);
+      ASSERT_TRUE(log.ok()) << log.status();
+      std::vector<testing_util::ReadBack> got = ReadAll(**log);
+      EXPECT_EQ(got.size(), 1u)
+          << "the durable batch at " << res->base_offset << " was lost";
+      if (got.size() == 1) {
+        EXPECT_EQ(got[0].base_offset, res->base_offset);
+        EXPECT_EQ(got[0].bytes, batch);
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Modes, PowerLossTest,
     ::testing::Values(PowerLossMode::kDropUnsynced,

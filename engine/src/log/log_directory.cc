@@ -134,7 +134,10 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogDirectory::OpenPartition(
   MutexLock lock(&mu_);
   opening_.erase(tp);
   opened_.SignalAll();
-  if (!log.ok()) return log.status();
+  if (!log.ok()) {
+    open_failed_ = true;
+    return log.status();
+  }
   std::shared_ptr<PartitionLog> shared = std::move(*log);
   logs_[tp] = shared;
   return shared;
@@ -223,7 +226,7 @@ absl::Status LogDirectory::Close() {
   {
     MutexLock lock(&mu_);
     closed_ = true;
-    if (status.ok()) {
+    if (status.ok() && !open_failed_) {
       status.Update(
           fs_->WriteFileAtomic(JoinPath(path_, kCleanShutdownFile),
                                R"({"version":"0","broker_epoch":"-1"})"));

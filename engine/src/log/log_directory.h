@@ -105,6 +105,10 @@ class LogDirectory {
 
   mutable Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // A partition failed to open: it may have left directory entries
+  // unsynced, so Close does not mark the shutdown clean (the next open
+  // syncs them in recovery).
+  bool open_failed_ ABSL_GUARDED_BY(mu_) = false;
   absl::btree_map<TopicPartition, std::shared_ptr<PartitionLog>> logs_
       ABSL_GUARDED_BY(mu_);
   // Partitions being opened (outside mu_), and a wake-up when one is done.

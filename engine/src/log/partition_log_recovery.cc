@@ -191,6 +191,14 @@ absl::Status PartitionLog::Load(RecoveryReport* report) {
   }
   std::sort(bases.begin(), bases.end());
   SPOOL_RETURN_IF_ERROR(OpenSegments(bases, report));
+  if (!report->clean_shutdown) {
+    // As with its data (OpenSegments syncs the active segment), a crashed
+    // process may have created this directory, or a segment in it, without
+    // syncing the entry (an open or roll that failed half-way): appends
+    // synced from now on would vanish with their file at a power loss.
+    SPOOL_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+    SPOOL_RETURN_IF_ERROR(fs_->SyncDir(DirName(dir_)));
+  }
   auto segs = snapshot();
   int64_t end = segs->back()->next_offset();
   int64_t start =
