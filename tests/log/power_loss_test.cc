@@ -319,30 +319,33 @@ TEST(UnsyncedEntriesPowerLossTest, DurableAppendAfterAFailedOpenSurvives) {
       dir.reset();
       fs.ClearFaults();
 
-      opened =
-          LogDirectory::Open({.fs = &fs, .clock = &clock, .path = "/data"});
-      ASSERT_TRUE(opened.ok()) << opened.status();
-      dir = std::move(*opened);
-      auto log = dir->OpenPartition(tp, config, &report);
-      ASSERT_TRUE(log.ok()) << log.status();
+      // The data directory and the partition opened again.
+      auto reopen = [&]() -> std::shared_ptr<PartitionLog> {
+        opened =
+            LogDirectory::Open({.fs = &fs, .clock = &clock, .path = "/data"});
+        EXPECT_TRUE(opened.ok()) << opened.status();
+        if (!opened.ok()) return nullptr;
+        dir = std::move(*opened);
+        auto part = dir->OpenPartition(tp, config, &report);
+        EXPECT_TRUE(part.ok()) << part.status();
+        return part.ok() ? *part : nullptr;
+      };
+      std::shared_ptr<PartitionLog> log = reopen();
+      ASSERT_NE(log, nullptr);
       std::string batch = MakeBatch(3, 40, 1000, 7);
-      auto res = (*log)->Append(batch, {.durability = Durability::kSync});
+      auto res = log->Append(batch, {.durability = Durability::kSync});
       ASSERT_TRUE(res.ok()) << res.status();
       ASSERT_TRUE(res->durable);
       SetBaseOffset(batch.data(), res->base_offset);
       fs.SimulateCrash({.mode = PowerLossMode::kDropUnsynced,
                         .keep_random_directory_prefix = false});
-      log->reset();
+      log.reset();
       dir.reset();
       fs.ClearFaults();
 
-      opened =
-          LogDirectory::Open({.fs = &fs, .clock = &clock, .path = "/data"});
-      ASSERT_TRUE(opened.ok()) << opened.status();
-      dir = std::move(*opened);
-      log = dir->OpenPartition(tp, config, &report);
-      ASSERT_TRUE(log.ok()) << log.status();
-      std::vector<testing_util::ReadBack> got = ReadAll(**log);
+      log = reopen();
+      ASSERT_NE(log, nullptr);
+      std::vector<testing_util::ReadBack> got = ReadAll(*log);
       EXPECT_EQ(got.size(), 1u)
           << "the durable batch at " << res->base_offset << " was lost";
       if (got.size() == 1) {
