@@ -643,6 +643,7 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
                                        absl::Duration lease,
                                        TableStore::Batch* batch,
                                        ReceivedBatch* out) {
+  if (!FreshReady()) return absl::OkStatus();  // (a retention skip, say)
   const absl::Time deadline = now + lease;
   const std::shared_ptr<LogChunk> chunk = fresh_;
   Run* run = nullptr;

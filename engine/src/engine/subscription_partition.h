@@ -152,8 +152,9 @@ class PartitionQueue {
   // see Run). Stops at a record that needs state of its own (a row stored
   // before a restart, a not-before time still ahead), which goes into the
   // window as AddRecord puts it; FreshReady() is then false until the
-  // slow path has delivered it. Drops the read once it is used up.
-  // REQUIRES: FreshReady() and has_fresh(). Errors are decoding errors.
+  // slow path has delivered it. Drops the read once it is used up. Hands
+  // out nothing unless FreshReady(). REQUIRES: has_fresh(). Errors are
+  // decoding errors.
   absl::Status TakeFresh(int n, absl::Time now, absl::Duration lease,
                          TableStore::Batch* batch, ReceivedBatch* out);
 

@@ -112,6 +112,28 @@ absl::Status ReadBack(Engine& engine, const TopicPartition& tp,
   return status;
 }
 
+// Reads the log at the queue's cursor (up to kFillBytes), first skipping
+// offsets that retention deleted before the subscription finished them.
+// Null when there is nothing to read: the log ends at the cursor, or the
+// cursor is past its end (a truncation: wait).
+absl::StatusOr<std::shared_ptr<LogChunk>> ReadAtCursor(
+    Engine& engine, const TopicPartition& tp, PartitionQueue& q,
+    TableStore::Batch* batch) {
+  for (;;) {
+    absl::StatusOr<std::shared_ptr<LogChunk>> chunk = LogChunk::FromFetch(
+        engine.Fetch(tp, q.cursor(), {.max_bytes = kFillBytes}));
+    if (absl::IsOutOfRange(chunk.status())) {
+      SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o, engine.Offsets(tp));
+      if (q.cursor() >= o.log_start_offset) return nullptr;
+      q.SkipTo(o.log_start_offset, batch);
+      continue;
+    }
+    if (!chunk.ok()) return chunk.status();
+    if ((*chunk)->fetch().batches.empty()) return nullptr;
+    return chunk;
+  }
+}
+
 // Appends an owned copy of a received record to *out.
 void AppendCopy(const ReceivedRecordView& v, std::vector<ReceivedRecord>* out) {
   ReceivedRecord& c = out->emplace_back();
@@ -134,25 +156,15 @@ absl::Status SubscriptionsImpl::Fill(const Sub& sub, PartitionQueue& q,
   for (int round = 0;
        round < kMaxFillRounds && q.available() < want && !q.WindowFull();
        ++round) {
-    absl::StatusOr<std::shared_ptr<LogChunk>> chunk = LogChunk::FromFetch(
-        engine_->Fetch(tp, q.cursor(), {.max_bytes = kFillBytes}));
-    if (absl::IsOutOfRange(chunk.status())) {
-      SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o, engine_->Offsets(tp));
-      if (q.cursor() < o.log_start_offset) {
-        // Retention deleted records the subscription had not finished.
-        q.SkipTo(o.log_start_offset, batch);
-        continue;
-      }
-      return absl::OkStatus();  // past the end (a truncation): wait
-    }
-    if (!chunk.ok()) return chunk.status();
-    const FetchResult& f = (*chunk)->fetch();
-    if (f.batches.empty()) return absl::OkStatus();
+    SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<LogChunk> chunk,
+                           ReadAtCursor(*engine_, tp, q, batch));
+    if (chunk == nullptr) return absl::OkStatus();
+    const FetchResult& f = chunk->fetch();
     // Entries share the chunk: a const view of it, filled in by the loop
     // (the decompressed regions it keeps) before any consumer sees it.
-    const std::shared_ptr<const LogChunk> shared = *chunk;
+    const std::shared_ptr<const LogChunk> shared = chunk;
     bool full = false;
-    SPOOL_RETURN_IF_ERROR((*chunk)->ForEachRecord(
+    SPOOL_RETURN_IF_ERROR(chunk->ForEachRecord(
         [&](const RecordView& r, std::string_view encoded) {
           if (q.WindowFull()) {
             full = true;
@@ -177,19 +189,10 @@ absl::Status SubscriptionsImpl::TakeFresh(const Sub& sub, PartitionQueue& q,
        round < kMaxFillRounds && out->size() < max_records && q.FreshReady();
        ++round) {
     if (!q.has_fresh()) {
-      absl::StatusOr<std::shared_ptr<LogChunk>> chunk = LogChunk::FromFetch(
-          engine_->Fetch(tp, q.cursor(), {.max_bytes = kFillBytes}));
-      if (absl::IsOutOfRange(chunk.status())) {
-        SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o, engine_->Offsets(tp));
-        if (q.cursor() < o.log_start_offset) {
-          q.SkipTo(o.log_start_offset, batch);  // as Fill does
-          continue;
-        }
-        return absl::OkStatus();
-      }
-      if (!chunk.ok()) return chunk.status();
-      if ((*chunk)->fetch().batches.empty()) return absl::OkStatus();
-      q.SetFresh(*std::move(chunk));
+      SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<LogChunk> chunk,
+                             ReadAtCursor(*engine_, tp, q, batch));
+      if (chunk == nullptr) return absl::OkStatus();
+      q.SetFresh(std::move(chunk));
     }
     SPOOL_RETURN_IF_ERROR(q.TakeFresh(
         static_cast<int>(max_records - out->size()), now, lease, batch, out));
