@@ -530,22 +530,14 @@ void PartitionQueue::Advance(absl::Time now, TableStore::Batch* batch) {
   while (!run_timers_.empty() && run_timers_.Top().time <= now) {
     const Timer t = run_timers_.Top();
     run_timers_.Pop();
-    Run* run = FindRun(t.offset);
-    if (run == nullptr || run->start != t.offset || run->deadline != t.time) {
-      continue;  // stale: the run was acked, or its offsets left it
-    }
-    ExpireRun(*run, now, batch);
+    if (!RunTimerCurrent(t)) continue;  // the run was acked, or left
+    ExpireRun(*FindRun(t.offset), now, batch);
   }
 }
 
 std::optional<absl::Time> PartitionQueue::NextTimer() {
   PruneTimers();
-  while (!run_timers_.empty()) {
-    const Timer& t = run_timers_.Top();
-    const Run* run = FindRun(t.offset);
-    if (run != nullptr && run->start == t.offset && run->deadline == t.time) {
-      break;
-    }
+  while (!run_timers_.empty() && !RunTimerCurrent(run_timers_.Top())) {
     run_timers_.Pop();
   }
   std::optional<absl::Time> next;
@@ -581,6 +573,11 @@ PartitionQueue::Run* PartitionQueue::FindRun(int64_t offset) {
 
 const PartitionQueue::Run* PartitionQueue::FindRun(int64_t offset) const {
   return const_cast<PartitionQueue*>(this)->FindRun(offset);
+}
+
+bool PartitionQueue::RunTimerCurrent(const Timer& t) const {
+  const Run* run = FindRun(t.offset);
+  return run != nullptr && run->start == t.offset && run->deadline == t.time;
 }
 
 void PartitionQueue::ClearPending(Run& run, int64_t offset) {
@@ -690,10 +687,8 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
       if (run_timers_.size() > 2 * runs_.size() + 1024) {
         // Runs acked before their deadline leave stale items (as in
         // SetTimer): drop them all, amortized O(1) per run.
-        run_timers_.Filter([this](const Timer& t) {
-          const Run* x = FindRun(t.offset);
-          return x != nullptr && x->start == t.offset && x->deadline == t.time;
-        });
+        run_timers_.Filter(
+            [this](const Timer& t) { return RunTimerCurrent(t); });
       }
       run = &runs_.back();
     }
@@ -837,14 +832,11 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
   }
   std::vector<int64_t> done;
   done.reserve(offsets.size());
-  Run* run = nullptr;  // the run of the last offset found in one
   bool emptied = false;
   for (int64_t offset : offsets) {
     Entry* e = entries_.Find(offset);
     if (e == nullptr) {
-      if (run == nullptr || offset < run->start || offset >= run->end) {
-        run = FindRun(offset);
-      }
+      Run* run = FindRun(offset);
       if (run == nullptr || !run->Pending(offset)) continue;  // a repeat
       ClearPending(*run, offset);
       emptied |= run->pending == 0;

@@ -252,6 +252,8 @@ class PartitionQueue {
   // The run whose [start, end) holds offset, or null.
   Run* FindRun(int64_t offset);
   const Run* FindRun(int64_t offset) const;
+  // Whether a run_timers_ item is its run's (not stale).
+  bool RunTimerCurrent(const Timer& t) const;
   // Takes a pending offset out of its run (not yet dropped if empty).
   void ClearPending(Run& run, int64_t offset);
   void DropEmptyRuns();
