@@ -791,16 +791,14 @@ void PartitionQueue::Lost(int64_t offset, TableStore::Batch* batch) {
 absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
                                            bool* done) const {
   *done = false;
-  const Entry* e = entries_.Find(d.offset);  // entries are never done
-  if (e == nullptr) {
-    if (const Run* run = FindRun(d.offset); run && run->Pending(d.offset)) {
-      if (d.attempt == 1) return absl::OkStatus();
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "lease lost: partition %d offset %d is at delivery attempt 1, not "
-          "%d",
-          partition_, d.offset, d.attempt));
-    }
+  // A pending offset of a run has no entry (Materialize clears the bit).
+  if (const Run* run = FindRun(d.offset); run && run->Pending(d.offset)) {
+    if (d.attempt == 1) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "lease lost: partition %d offset %d is at delivery attempt 1, not %d",
+        partition_, d.offset, d.attempt));
   }
+  const Entry* e = entries_.Find(d.offset);  // entries are never done
   if (e == nullptr && IsDone(d.offset)) {
     *done = true;
     return absl::OkStatus();
@@ -830,34 +828,38 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
   if (!std::is_sorted(offsets.begin(), offsets.end())) {
     std::sort(offsets.begin(), offsets.end());
   }
-  std::vector<int64_t> done;
-  done.reserve(offsets.size());
+  // [from, to): the consecutive offsets marked done by the loop so far
+  // and not yet by MarkDone.
+  int64_t from = 0;
+  int64_t to = 0;
+  auto done = [&](int64_t offset) {
+    ++stats_.acked;
+    if (offset == to) {
+      ++to;
+      return;
+    }
+    MarkDone(from, to, batch);  // (nothing when empty)
+    from = offset;
+    to = offset + 1;
+  };
   bool emptied = false;
   for (int64_t offset : offsets) {
-    Entry* e = entries_.Find(offset);
-    if (e == nullptr) {
-      Run* run = FindRun(offset);
-      if (run == nullptr || !run->Pending(offset)) continue;  // a repeat
+    if (Run* run = FindRun(offset); run != nullptr && run->Pending(offset)) {
       ClearPending(*run, offset);
       emptied |= run->pending == 0;
-      done.push_back(offset);
-      ++stats_.acked;
+      done(offset);
       continue;
     }
+    Entry* e = entries_.Find(offset);
+    if (e == nullptr) continue;  // a repeat
     if (e->has_row) {
       batch->Delete(Table::kSubscriptions,
                     SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
     }
     RemoveEntry(*e);
-    done.push_back(offset);
-    ++stats_.acked;
+    done(offset);
   }
-  for (size_t i = 0; i < done.size();) {
-    size_t j = i + 1;
-    while (j < done.size() && done[j] == done[j - 1] + 1) ++j;
-    MarkDone(done[i], done[j - 1] + 1, batch);
-    i = j;
-  }
+  MarkDone(from, to, batch);
   if (emptied) DropEmptyRuns();
 }
 

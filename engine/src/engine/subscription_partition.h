@@ -336,7 +336,9 @@ class PartitionQueue {
   std::map<int64_t, IntentRow> stored_intents_;
   // Lease runs in ascending offset order, below the cursor, and the
   // offsets pending in them.
-  std::deque<Run> runs_;
+  // (A vector: FindRun indexes it on every ack and check. Run references
+  // are not kept across an insertion or an erase.)
+  std::vector<Run> runs_;
   int64_t run_pending_ = 0;
   // The index in runs_ FindRun found last (a guess, checked before use).
   mutable size_t run_hint_ = 0;
