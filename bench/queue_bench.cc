@@ -4,10 +4,13 @@
 // records).
 //   BM_FetchAll        4 threads, one per partition, Fetch from offset 0 to
 //                      the end, visiting every record (the baseline).
-//   BM_ReceiveAck/s    4 consumer threads on one subscription: Receive up
-//                      to 256 records, Ack them in one call; s = 1: synced
-//                      acks, 0: unsynced. Counter `vs_fetch` = its records
-//                      per second / BM_FetchAll's.
+//   BM_ReceiveAck      4 consumer threads on one subscription: Receive up
+//                      to `batch` records, Ack them in one call. sync = 1:
+//                      synced acks, 0: unsynced; owned = 1: Receive (copies),
+//                      0: ReceiveBatch (views); ack_in_receive = 1: the acks
+//                      ride on the next Receive (ReceiveOptions::ack)
+//                      instead of an Ack call. Counter `vs_fetch` = its
+//                      records per second / BM_FetchAll's.
 // Both report `cpu_ns_per_record`: CPU time of the whole process (every
 // thread, user + system) per record, which a loaded machine disturbs less
 // than throughput.
@@ -140,10 +143,12 @@ void BM_FetchAll(benchmark::State& state) {
 }
 
 // state.range(0): synced acks; range(1): max_records per Receive;
-// range(2): 1 = Receive (owned copies), 0 = ReceiveBatch (views).
+// range(2): 1 = Receive (owned copies), 0 = ReceiveBatch (views);
+// range(3): 1 = acks on the next Receive.
 void BM_ReceiveAck(benchmark::State& state) {
   Engine& engine = *Shared().engine;
   const bool owned = state.range(2) != 0;
+  const bool ack_in_receive = state.range(3) != 0;
   Subscriptions& subs = engine.subscriptions();
   const bool sync = state.range(0) != 0;
   static std::atomic<int> next_sub{0};
@@ -163,9 +168,11 @@ void BM_ReceiveAck(benchmark::State& state) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kConsumers; ++t) {
       threads.emplace_back([&] {
+        std::vector<Delivery> to_ack;  // (ack_in_receive)
         while (acked.load() < Records()) {
-          const ReceiveOptions ro{.max_records =
-                                      static_cast<int32_t>(state.range(1))};
+          ReceiveOptions ro{.max_records =
+                                static_cast<int32_t>(state.range(1))};
+          if (ack_in_receive) ro.ack = to_ack;
           std::vector<Delivery> ds;
           int64_t bytes = 0;
           if (owned) {
@@ -184,6 +191,11 @@ void BM_ReceiveAck(benchmark::State& state) {
             }
           }
           benchmark::DoNotOptimize(bytes);
+          if (ack_in_receive) {
+            acked.fetch_add(static_cast<int64_t>(to_ack.size()));
+            to_ack = std::move(ds);
+            continue;
+          }
           if (ds.empty()) continue;
           if (!subs.Ack("q", name, ds, {.sync = sync}).ok()) std::abort();
           acked.fetch_add(static_cast<int64_t>(ds.size()));
@@ -213,12 +225,14 @@ void BM_ReceiveAck(benchmark::State& state) {
 
 BENCHMARK(BM_FetchAll)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReceiveAck)
-    ->ArgNames({"sync", "batch", "owned"})
-    ->Args({0, 256, 0})
-    ->Args({1, 256, 0})
-    ->Args({0, 256, 1})
-    ->Args({0, 1024, 0})
-    ->Args({0, 64, 0})
+    ->ArgNames({"sync", "batch", "owned", "ack_in_receive"})
+    ->Args({0, 256, 0, 0})
+    ->Args({1, 256, 0, 0})
+    ->Args({0, 256, 1, 0})
+    ->Args({0, 1024, 0, 0})
+    ->Args({0, 64, 0, 0})
+    ->Args({0, 256, 0, 1})
+    ->Args({0, 1024, 0, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -34,6 +34,7 @@ class SubscriptionConcurrencyTest : public testing_util::SubscriptionTestBase {
     std::map<std::pair<int32_t, int64_t>, int> acked_attempt;
     int deliveries = 0;
     int failed_acks = 0;
+    int refused_ack_receives = 0;  // Receives whose acks were refused
   };
 
   // Produces kRecords records (keys k0..k19) while consumers run.
@@ -72,14 +73,62 @@ class SubscriptionConcurrencyTest : public testing_util::SubscriptionTestBase {
     for (int t = 0; t < kConsumers; ++t) {
       consumers.emplace_back([&, t] {
         std::mt19937 rng(t);
-        while (acked_total.load() < kRecords) {
+        // Records to ack with the next Receive (ReceiveOptions::ack).
+        std::vector<ReceivedRecord> deferred;
+        // Bookkeeping of an ack that returned OK; out->mu held.
+        auto acked_ok = [&](const ReceivedRecord& r) {
+          const int n = ++out->acks[{r.delivery.partition, r.delivery.offset}];
+          if (n == 1) {
+            out->acked_attempt[{r.delivery.partition, r.delivery.offset}] =
+                r.delivery.attempt;
+            acked_total.fetch_add(1);
+            out->key_order[r.key.value_or("")].push_back(std::stoll(*r.value));
+          }
+        };
+        while (acked_total.load() < kRecords || !deferred.empty()) {
           // Now and then many records: first deliveries as lease runs.
           const int want = rng() % 4 == 0 ? 16 + static_cast<int>(rng() % 32)
                                           : 1 + static_cast<int>(rng() % 8);
-          auto got = subs().Receive(
-              "q", "w",
-              {.max_records = want, .max_wait = absl::Milliseconds(20)});
+          absl::StatusOr<std::vector<ReceivedRecord>> got;
+          if (!deferred.empty()) {
+            // The acks ride on this Receive, with the lock held as for an
+            // Ack call (no wait then). A lease lost meanwhile refuses them
+            // all: then each is acked on its own below.
+            std::vector<Delivery> acks;
+            for (const ReceivedRecord& r : deferred) acks.push_back(r.delivery);
+            std::lock_guard<std::mutex> l(out->mu);
+            for (const ReceivedRecord& r : deferred) {
+              --out->in_flight[r.key.value_or("")];
+            }
+            got = subs().Receive("q", "w", {.max_records = want, .ack = acks});
+            if (got.ok()) {
+              for (const ReceivedRecord& r : deferred) acked_ok(r);
+              deferred.clear();
+            } else {
+              EXPECT_EQ(got.status().code(),
+                        absl::StatusCode::kFailedPrecondition)
+                  << got.status();
+              ++out->refused_ack_receives;
+              for (const ReceivedRecord& r : deferred) {
+                absl::Status s = subs().Ack("q", "w", {r.delivery});
+                if (s.ok()) {
+                  acked_ok(r);
+                } else {
+                  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition)
+                      << s;
+                  ++out->failed_acks;
+                }
+              }
+              deferred.clear();
+              got = std::vector<ReceivedRecord>{};
+            }
+          } else {
+            got = subs().Receive(
+                "q", "w",
+                {.max_records = want, .max_wait = absl::Milliseconds(20)});
+          }
           ASSERT_TRUE(got.ok()) << got.status();
+          const bool defer = rng() % 3 == 0;
           for (const ReceivedRecord& r : *got) {
             const std::string key = r.key.value_or("");
             {
@@ -118,19 +167,16 @@ class SubscriptionConcurrencyTest : public testing_util::SubscriptionTestBase {
               continue;
             }
             if (roll == 1) absl::SleepFor(absl::Milliseconds(3));  // slow
+            if (defer) {
+              deferred.push_back(r);
+              continue;
+            }
             std::lock_guard<std::mutex> l(out->mu);
             --out->in_flight[key];
             absl::Status s =
                 subs().Ack("q", "w", {r.delivery}, {.sync = (roll % 3) == 0});
             if (s.ok()) {
-              const int n =
-                  ++out->acks[{r.delivery.partition, r.delivery.offset}];
-              if (n == 1) {
-                out->acked_attempt[{r.delivery.partition, r.delivery.offset}] =
-                    r.delivery.attempt;
-                acked_total.fetch_add(1);
-                out->key_order[key].push_back(std::stoll(*r.value));
-              }
+              acked_ok(r);
             } else {
               EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
               ++out->failed_acks;
@@ -178,7 +224,8 @@ TEST_F(SubscriptionConcurrencyTest, ConcurrentConsumersAckEachRecordOnce) {
   RunWorkload(/*ordered=*/false, &out);
   CheckExactlyOnce(out);
   std::cout << out.deliveries << " deliveries, " << out.failed_acks
-            << " acks refused (lease lost)\n";
+            << " acks refused (lease lost), " << out.refused_ack_receives
+            << " receives refused for their acks\n";
 }
 
 TEST_F(SubscriptionConcurrencyTest, ConcurrentOrderedKeysNeverOverlap) {

@@ -58,6 +58,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "spool/record.h"
 
 namespace spool {
@@ -177,6 +178,14 @@ struct ReceiveOptions {
   // available when none is. No busy waiting: woken by appends to the topic
   // and by records released (nack, ack of an ordered key, lease expiry).
   absl::Duration max_wait = absl::ZeroDuration();
+  // Records to acknowledge first, as Ack with sync = false would: a
+  // consumer loop's Ack and its next Receive in one call (as Kafka's share
+  // fetch carries acknowledgements). Every one is checked before anything
+  // changes; if one is refused, the call fails with Ack's error and
+  // neither acknowledges nor receives anything. The acks' rows are written
+  // together with the rows of the records received, in one table write.
+  // The span must stay valid during the call.
+  absl::Span<const Delivery> ack;
 };
 
 struct AckOptions {

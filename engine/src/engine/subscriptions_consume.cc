@@ -202,58 +202,107 @@ absl::Status SubscriptionsImpl::TakeFresh(const Sub& sub, PartitionQueue& q,
 
 absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
     Sub& sub, int32_t max_records, absl::Duration lease,
-    std::optional<absl::Time>* next_timer) {
+    absl::Span<const Delivery> acks, std::optional<absl::Time>* next_timer) {
   SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(sub));
+  // Partitions locked until `held_rows` is written: those of the acks,
+  // and those visited meanwhile (taken with TryLock, never waiting while
+  // holding locks, so no lock order is needed). One write for all.
+  std::vector<PartPtr> held;
+  TableStore::Batch held_rows;
+  if (!acks.empty()) {
+    SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows));
+    for (const PartPtr& part : held) {
+      part->busy.store(true, std::memory_order_relaxed);
+    }
+  }
+  auto is_held = [&](const Part* part) {
+    return std::any_of(held.begin(), held.end(),
+                       [&](const PartPtr& h) { return h.get() == part; });
+  };
+  // Writes held_rows and unlocks the held partitions: once, after the
+  // visits (also after a failed one: the acks are applied in memory).
+  auto release = [&]() -> absl::Status {
+    if (held.empty()) return absl::OkStatus();
+    for (const PartPtr& part : held) part->queue.FlushRows(&held_rows);
+    absl::Status s = WriteRows(sub, held_rows, /*sync=*/false);
+    for (const PartPtr& part : held) {
+      part->busy.store(false, std::memory_order_relaxed);
+      part->mu.Unlock();
+    }
+    held.clear();
+    if (!acks.empty() && sub.stored.config.ordered_by_key) Signal(sub);
+    return s;
+  };
   ReceivedBatch out;
   out.records.reserve(static_cast<size_t>(std::min(max_records, 1024)));
   std::vector<size_t> unread;
   const size_t n = parts.size();
-  if (n == 0) return out;
-  const size_t start = sub.next_part.fetch_add(1) % n;
+  const size_t start = n == 0 ? 0 : sub.next_part.fetch_add(1) % n;
   bool dead_letters = false;
-  // One partition's turn: expire its timers, read the log into its window
-  // if it has too few records available, hand out what it has.
-  auto visit = [&](size_t idx) -> absl::Status {
+  absl::InlinedVector<size_t, 8> busy;  // visited last
+  // One partition's turn, its lock held: expire its timers, read the log
+  // into its window if it has too few records available, hand out what it
+  // has. Its rows go to *batch. Returns the status of reading the log.
+  auto take = [&](size_t idx, TableStore::Batch* batch) -> absl::Status {
     Part& part = *parts[idx];
     const int32_t p = static_cast<int32_t>(idx);
-    MutexLock lock(&part.mu);
-    part.busy.store(true, std::memory_order_relaxed);
-    absl::Cleanup idle = [&] {
-      part.busy.store(false, std::memory_order_relaxed);
-    };
     PartitionQueue& q = part.queue;
     const absl::Time now = clock_->Now();
-    TableStore::Batch batch;
-    q.Advance(now, &batch);
+    q.Advance(now, batch);
     const size_t max = static_cast<size_t>(max_records);
     unread.clear();
     // Records in the window first (redeliveries, records read earlier),
     // then first deliveries straight from the log, and what is left from
     // the window again once the log has been read into it.
-    q.Take(static_cast<int>(max - out.size()), now, lease, &batch, &out,
+    q.Take(static_cast<int>(max - out.size()), now, lease, batch, &out,
            &unread);
     absl::Status fill;
     const bool runs = out.size() + kMinRunRecords <= max;
-    if (runs) fill = TakeFresh(sub, q, p, max, now, lease, &batch, &out);
+    if (runs) fill = TakeFresh(sub, q, p, max, now, lease, batch, &out);
     // (After TakeFresh, still FreshReady: the log has no more.)
     if (fill.ok() && out.size() < max && (!runs || !q.FreshReady())) {
-      fill = Fill(sub, q, p, max - out.size(), now, &batch);
-      q.Take(static_cast<int>(max - out.size()), now, lease, &batch, &out,
+      fill = Fill(sub, q, p, max - out.size(), now, batch);
+      q.Take(static_cast<int>(max - out.size()), now, lease, batch, &out,
              &unread);
     }
     absl::Status read =
-        ReadBack(*engine_, {sub.stored.topic, p}, q, unread, &batch, &out);
+        ReadBack(*engine_, {sub.stored.topic, p}, q, unread, batch, &out);
     if (fill.ok()) fill = read;
-    q.FlushRows(&batch);
-    SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/false));
-    // A failed read of the log: report it unless records were handed out
-    // (they must reach the caller; the next call reads again).
-    if (!fill.ok() && out.empty()) return fill;
     if (std::optional<absl::Time> t = q.NextTimer(); t.has_value()) {
       if (!next_timer->has_value() || *t < **next_timer) *next_timer = t;
     }
     dead_letters |= q.NextDeadLetter().has_value();
-    return absl::OkStatus();
+    return fill;
+  };
+  // A failed read of the log: reported unless records were handed out
+  // (they must reach the caller; the next call reads again).
+  auto report = [&](const absl::Status& fill) {
+    return !fill.ok() && out.empty() ? fill : absl::OkStatus();
+  };
+  auto visit = [&](size_t idx) -> absl::Status {
+    Part& part = *parts[idx];
+    if (is_held(&part)) return report(take(idx, &held_rows));
+    if (!held.empty()) {
+      // Holding locks: only a free partition, kept until release(); a
+      // locked one is visited after release(), as a busy one.
+      if (!part.mu.TryLock()) {
+        busy.push_back(idx);
+        return absl::OkStatus();
+      }
+      part.busy.store(true, std::memory_order_relaxed);
+      held.push_back(parts[idx]);
+      return report(take(idx, &held_rows));
+    }
+    MutexLock lock(&part.mu);
+    part.busy.store(true, std::memory_order_relaxed);
+    absl::Cleanup idle = [&] {
+      part.busy.store(false, std::memory_order_relaxed);
+    };
+    TableStore::Batch batch;
+    const absl::Status fill = take(idx, &batch);
+    part.queue.FlushRows(&batch);
+    SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/false));
+    return report(fill);
   };
   // Partitions another consumer is busy with go last, and partitions are
   // visited only until max_records are handed out: a consumer seldom
@@ -261,15 +310,19 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
   // enough. (A partition left out has its timers expired by a later call:
   // each call starts at the next partition.)
   const size_t max = static_cast<size_t>(max_records);
-  absl::InlinedVector<size_t, 8> busy;
-  for (size_t i = 0; i < n && out.size() < max; ++i) {
+  absl::Status visited;
+  for (size_t i = 0; i < n && out.size() < max && visited.ok(); ++i) {
     const size_t idx = (start + i) % n;
-    if (parts[idx]->busy.load(std::memory_order_relaxed)) {
+    if (parts[idx]->busy.load(std::memory_order_relaxed) &&
+        !is_held(parts[idx].get())) {
       busy.push_back(idx);
       continue;
     }
-    SPOOL_RETURN_IF_ERROR(visit(idx));
+    visited = visit(idx);
   }
+  const absl::Status released = release();
+  SPOOL_RETURN_IF_ERROR(visited);
+  SPOOL_RETURN_IF_ERROR(released);
   for (size_t i = 0; i < busy.size() && out.size() < max; ++i) {
     SPOOL_RETURN_IF_ERROR(visit(busy[i]));
   }
@@ -309,6 +362,7 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
   }
   SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
   const absl::Duration lease = options.lease.value_or(sub->stored.config.lease);
+  absl::Span<const Delivery> acks = options.ack;
   const absl::Time deadline =
       absl::Now() + std::max(options.max_wait, absl::ZeroDuration());
   // Registered before looking, so an append after the look signals us.
@@ -331,7 +385,8 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
     std::optional<absl::Time> next_timer;
     SPOOL_ASSIGN_OR_RETURN(
         ReceivedBatch out,
-        TryReceive(*sub, options.max_records, lease, &next_timer));
+        TryReceive(*sub, options.max_records, lease, acks, &next_timer));
+    acks = {};  // (applied: a long poll's later looks have none)
     const absl::Time real_now = absl::Now();
     if (!out.empty() || real_now >= deadline) return out;
     absl::Time wake = deadline;
@@ -348,59 +403,63 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
   }
 }
 
+absl::Status SubscriptionsImpl::LockAndAck(
+    Sub& sub, absl::Span<const Delivery> deliveries,
+    std::vector<PartPtr>* locked, TableStore::Batch* batch) {
+  // By partition, ascending (usually all are of one).
+  struct Group {
+    PartPtr part;
+    std::vector<const Delivery*> deliveries;
+  };
+  std::map<int32_t, Group> groups;
+  for (const Delivery& d : deliveries) {
+    groups[d.partition].deliveries.push_back(&d);
+  }
+  for (auto& [p, group] : groups) {
+    SPOOL_ASSIGN_OR_RETURN(group.part, PartOf(sub, p));
+  }
+  // Ascending partitions (the lock order); all checked before any changes.
+  for (const auto& [p, group] : groups) group.part->mu.Lock();
+  absl::Cleanup unlock = [&] {
+    for (const auto& [p, group] : groups) group.part->mu.Unlock();
+  };
+  for (const auto& [p, group] : groups) {
+    for (const Delivery* d : group.deliveries) {
+      bool done;
+      absl::Status s = group.part->queue.CheckDelivery(*d, &done);
+      if (!s.ok()) {
+        return absl::Status(
+            s.code(),
+            absl::StrFormat("ack on '%s' subscription \"%s\": %s",
+                            sub.stored.topic, sub.stored.name, s.message()));
+      }
+    }
+  }
+  locked->clear();
+  for (const auto& [p, group] : groups) {
+    std::vector<int64_t> offsets;
+    offsets.reserve(group.deliveries.size());
+    for (const Delivery* d : group.deliveries) offsets.push_back(d->offset);
+    group.part->queue.Ack(std::move(offsets), batch);
+    locked->push_back(group.part);
+  }
+  std::move(unlock).Cancel();
+  return absl::OkStatus();
+}
+
 absl::Status SubscriptionsImpl::Ack(std::string_view topic,
                                     std::string_view name,
                                     const std::vector<Delivery>& deliveries,
                                     const AckOptions& options) {
   SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
   if (deliveries.empty()) return absl::OkStatus();
-  // By partition, ascending (usually all are of one).
-  std::map<int32_t, std::vector<const Delivery*>> by_partition;
-  std::vector<const Delivery*> all;
-  const int32_t first = deliveries.front().partition;
-  if (std::all_of(deliveries.begin(), deliveries.end(),
-                  [&](const Delivery& d) { return d.partition == first; })) {
-    all.reserve(deliveries.size());
-    for (const Delivery& d : deliveries) all.push_back(&d);
-  } else {
-    for (const Delivery& d : deliveries) {
-      by_partition[d.partition].push_back(&d);
-    }
-  }
-  std::vector<std::pair<PartPtr, const std::vector<const Delivery*>*>> locked;
-  if (!all.empty()) {
-    SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, first));
-    locked.emplace_back(std::move(part), &all);
-  }
-  for (const auto& [p, ds] : by_partition) {
-    SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(*sub, p));
-    locked.emplace_back(std::move(part), &ds);
-  }
-  // Ascending partitions (the lock order); all checked before any changes.
-  for (auto& [part, ds] : locked) part->mu.Lock();
-  absl::Cleanup unlock = [&] {
-    for (auto& [part, ds] : locked) part->mu.Unlock();
-  };
-  for (auto& [part, ds] : locked) {
-    for (const Delivery* d : *ds) {
-      bool done;
-      absl::Status s = part->queue.CheckDelivery(*d, &done);
-      if (!s.ok()) {
-        return absl::Status(s.code(),
-                            absl::StrFormat("ack on '%s' subscription \"%s\": "
-                                            "%s",
-                                            topic, name, s.message()));
-      }
-    }
-  }
+  std::vector<PartPtr> locked;
   TableStore::Batch batch;
-  for (auto& [part, ds] : locked) {
-    std::vector<int64_t> offsets;
-    offsets.reserve(ds->size());
-    for (const Delivery* d : *ds) offsets.push_back(d->offset);
-    part->queue.Ack(std::move(offsets), &batch);
-  }
-  for (auto& [part, ds] : locked) part->queue.FlushRows(&batch);
+  SPOOL_RETURN_IF_ERROR(LockAndAck(*sub, deliveries, &locked, &batch));
+  absl::Cleanup unlock = [&] {
+    for (const PartPtr& part : locked) part->mu.Unlock();
+  };
+  for (const PartPtr& part : locked) part->queue.FlushRows(&batch);
   SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
   std::move(unlock).Invoke();
   if (sub->stored.config.ordered_by_key) Signal(*sub);

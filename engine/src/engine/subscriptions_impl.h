@@ -188,9 +188,20 @@ class SubscriptionsImpl final : public Subscriptions {
                          size_t max_records, absl::Time now,
                          absl::Duration lease, TableStore::Batch* batch,
                          ReceivedBatch* out) const;
+  // Locks the partitions of `deliveries` (ascending), checks every
+  // delivery and acks them into *batch (rows not yet flushed). On success
+  // the partitions stay locked, listed in *locked: the caller flushes,
+  // writes *batch and unlocks them. On a refusal (the error Ack returns)
+  // nothing changed and nothing stays locked.
+  absl::Status LockAndAck(Sub& sub, absl::Span<const Delivery> deliveries,
+                          std::vector<PartPtr>* locked,
+                          TableStore::Batch* batch);
+  // One look for records. `acks`: deliveries to ack first (ReceiveOptions::
+  // ack), whose rows are written with the rows of the partitions visited
+  // while their locks are held.
   absl::StatusOr<ReceivedBatch> TryReceive(
       Sub& sub, int32_t max_records, absl::Duration lease,
-      std::optional<absl::Time>* next_timer);
+      absl::Span<const Delivery> acks, std::optional<absl::Time>* next_timer);
   // Writes `batch`; kNotFound once the subscription is deleted. Call with
   // the lock that guards the state the rows describe.
   absl::Status WriteRows(const Sub& sub, const TableStore::Batch& batch,
