@@ -243,6 +243,10 @@ class Workload {
   std::map<TopicPartition, int32_t> next_sequence_;
   bool subscribed_ = false;
   std::vector<Delivery> held_;  // received, neither acked nor nacked
+  // Acks for the next Receive to carry (ReceiveOptions::ack), unsynced.
+  std::vector<Delivery> riding_acks_;
+  // Reports acks that returned OK to on_ack_.
+  void ReportQueueAcks(const std::vector<Delivery>& acked, bool durable);
   int64_t ops_ = 0;
 };
 

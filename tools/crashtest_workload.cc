@@ -15,8 +15,10 @@
 //    5 advance the manual clock (power mode), else another produce
 //    8 queue: subscription "s" on t0 (unlimited deliveries, dead letters
 //      to "dlq"): receive 1-5 records under a one-hour lease, then of what
-//      is held ack half (synced or not, in one call), nack a fifth
-//      (redelivered at once), reject a tenth (dead-lettered), keep the rest
+//      is held ack half (synced or not, in one call; a third of the
+//      unsynced ones instead ride on the next Receive, ReceiveOptions::ack),
+//      nack a fifth (redelivered at once), reject a tenth (dead-lettered),
+//      keep the rest
 //    3 maintenance: retention on a retention topic, or Compact on a
 //      partition of a compacted topic (the cleaner and the retention
 //      thread also run in the background)
@@ -288,8 +290,14 @@ absl::Status Workload::QueueStep() {
   // (first deliveries then go out as lease runs).
   const int32_t n = rng_() % 4 == 0 ? 16 + static_cast<int32_t>(rng_() % 48)
                                     : 1 + static_cast<int32_t>(rng_() % 5);
-  auto got = subs.Receive(kQueueTopic, kSubscriptionName, {.max_records = n});
+  // Acks riding on this Receive: acked if it returns OK; after an error
+  // their state is unknown, so they are dropped (as a failed Nack's).
+  const std::vector<Delivery> riding = std::move(riding_acks_);
+  riding_acks_.clear();
+  auto got = subs.Receive(kQueueTopic, kSubscriptionName,
+                          {.max_records = n, .ack = riding});
   if (!got.ok()) return got.status();
+  ReportQueueAcks(riding, /*durable=*/false);
   for (const ReceivedRecord& r : *got) held_.push_back(r.delivery);
   std::vector<Delivery> keep, ack;
   std::vector<Delivery> held = std::move(held_);
@@ -323,20 +331,29 @@ absl::Status Workload::QueueStep() {
   if (!failed.ok()) return failed;
   if (ack.empty()) return absl::OkStatus();
   const bool sync = rng_() % 2 == 0;
+  if (!sync && rng_() % 3 == 0) {
+    riding_acks_ = std::move(ack);
+    return absl::OkStatus();
+  }
   absl::Status s =
       subs.Ack(kQueueTopic, kSubscriptionName, ack, {.sync = sync});
   if (!s.ok()) return s;
-  for (const Delivery& d : ack) {
+  ReportQueueAcks(ack, sync);
+  return absl::OkStatus();
+}
+
+void Workload::ReportQueueAcks(const std::vector<Delivery>& acked,
+                               bool durable) {
+  for (const Delivery& d : acked) {
     Ack a;
     a.kind = Ack::Kind::kQueueAck;
     a.topic = kQueueTopic;
     a.partition = d.partition;
     a.offset = d.offset;
-    a.durable = sync;
+    a.durable = durable;
     a.group = std::string(kSubscriptionName);
     on_ack_(a);
   }
-  return absl::OkStatus();
 }
 
 absl::Status Workload::Maintain() {
