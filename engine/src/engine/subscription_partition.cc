@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "util/status_macros.h"
 #include "util/strings.h"
 
 namespace spool {
@@ -821,6 +822,18 @@ absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
   return absl::OkStatus();
 }
 
+absl::Status PartitionQueue::CheckAcks(
+    absl::Span<const Delivery* const> deliveries) const {
+  const Run* run = nullptr;  // the last one's, tried first
+  for (const Delivery* d : deliveries) {
+    if (run != nullptr && d->attempt == 1 && run->Pending(d->offset)) continue;
+    bool done;
+    SPOOL_RETURN_IF_ERROR(CheckDelivery(*d, &done));
+    run = FindRun(d->offset);
+  }
+  return absl::OkStatus();
+}
+
 void PartitionQueue::Ack(std::vector<int64_t> offsets,
                          TableStore::Batch* batch) {
   // As Done() for each, but runs of consecutive offsets are marked done
@@ -843,8 +856,12 @@ void PartitionQueue::Ack(std::vector<int64_t> offsets,
     to = offset + 1;
   };
   bool emptied = false;
+  Run* run = nullptr;  // the last one's, tried first (dropped after the loop)
   for (int64_t offset : offsets) {
-    if (Run* run = FindRun(offset); run != nullptr && run->Pending(offset)) {
+    if (run == nullptr || offset < run->start || offset >= run->end) {
+      run = FindRun(offset);
+    }
+    if (run != nullptr && run->Pending(offset)) {
       ClearPending(*run, offset);
       emptied |= run->pending == 0;
       done(offset);

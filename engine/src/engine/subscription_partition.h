@@ -54,6 +54,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "engine/log_chunk.h"
 #include "engine/subscription_codec.h"
 #include "engine/subscription_window.h"
@@ -183,6 +184,8 @@ class PartitionQueue {
   // OK if `d` is the record's current delivery; kFailedPrecondition
   // otherwise. *done: the record is already done (OK is returned).
   absl::Status CheckDelivery(const Delivery& d, bool* done) const;
+  // CheckDelivery of each (done ones are OK): the first error, else OK.
+  absl::Status CheckAcks(absl::Span<const Delivery* const> deliveries) const;
   // Marks the records done (offsets that are not entries are skipped),
   // writing one range row per run of consecutive offsets.
   void Ack(std::vector<int64_t> offsets, TableStore::Batch* batch);

@@ -424,15 +424,12 @@ absl::Status SubscriptionsImpl::LockAndAck(
     for (const auto& [p, group] : groups) group.part->mu.Unlock();
   };
   for (const auto& [p, group] : groups) {
-    for (const Delivery* d : group.deliveries) {
-      bool done;
-      absl::Status s = group.part->queue.CheckDelivery(*d, &done);
-      if (!s.ok()) {
-        return absl::Status(
-            s.code(),
-            absl::StrFormat("ack on '%s' subscription \"%s\": %s",
-                            sub.stored.topic, sub.stored.name, s.message()));
-      }
+    absl::Status s = group.part->queue.CheckAcks(group.deliveries);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(),
+          absl::StrFormat("ack on '%s' subscription \"%s\": %s",
+                          sub.stored.topic, sub.stored.name, s.message()));
     }
   }
   locked->clear();
