@@ -11,11 +11,13 @@
 //                      ride on the next Receive (ReceiveOptions::ack)
 //                      instead of an Ack call. Counter `vs_fetch` = its
 //                      records per second / BM_FetchAll's.
-// Both report `cpu_ns_per_record`: CPU time of the whole process (every
-// thread, user + system) per record, which a loaded machine disturbs less
-// than throughput.
-// Each iteration consumes the whole topic (a fresh subscription per
-// iteration). Run a Release build.
+//   BM_EmptyReceive    one consumer polling (ReceiveBatch of up to 256) a
+//                      subscription that has consumed the whole topic: the
+//                      cost of an empty poll over 4 partitions.
+// The first two report `cpu_ns_per_record`: CPU time of the whole process
+// (every thread, user + system) per record, which a loaded machine disturbs
+// less than throughput. Each iteration consumes the whole topic (a fresh
+// subscription per iteration). Run a Release build.
 
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -223,6 +225,26 @@ void BM_ReceiveAck(benchmark::State& state) {
   if (fetch > 0) state.counters["vs_fetch"] = rate / fetch;
 }
 
+void BM_EmptyReceive(benchmark::State& state) {
+  Subscriptions& subs = Shared().engine->subscriptions();
+  static const bool drained = [&] {
+    if (!subs.CreateSubscription("q", "drained", {}).ok()) std::abort();
+    for (;;) {
+      auto got = subs.ReceiveBatch("q", "drained", {.max_records = 1024});
+      if (!got.ok()) std::abort();
+      if (got->empty()) return true;
+      std::vector<Delivery> ds;
+      for (const ReceivedRecordView& r : *got) ds.push_back(r.delivery);
+      if (!subs.Ack("q", "drained", ds, {.sync = false}).ok()) std::abort();
+    }
+  }();
+  benchmark::DoNotOptimize(drained);
+  for (auto _ : state) {
+    auto got = subs.ReceiveBatch("q", "drained", {.max_records = 256});
+    if (!got.ok() || !got->empty()) std::abort();
+  }
+}
+
 BENCHMARK(BM_FetchAll)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReceiveAck)
     ->ArgNames({"sync", "batch", "owned", "ack_in_receive"})
@@ -235,6 +257,7 @@ BENCHMARK(BM_ReceiveAck)
     ->Args({0, 1024, 0, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EmptyReceive);
 
 }  // namespace
 }  // namespace spool

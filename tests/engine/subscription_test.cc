@@ -74,6 +74,31 @@ TEST_F(SubscriptionTest, EachRecordGoesToOneConsumerUntilAcked) {
   }
 }
 
+// A Receive that read up to the log's end does not read there again until
+// something is appended (PartitionQueue::AtEndSeen): records appended after
+// empty receives, of few records (the window) and of many (lease runs),
+// are handed out, also when the append went to another topic in between.
+TEST_F(SubscriptionTest, RecordsAppendedAfterEmptyReceivesAreHandedOut) {
+  CreateTopicWith("jobs", 2);
+  CreateTopicWith("other", 1);
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", {}).ok());
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_THAT(Get("jobs", "w", 1), IsEmpty());
+    EXPECT_THAT(Get("jobs", "w", 64), IsEmpty());
+    const std::string v = "one-" + std::to_string(round);
+    Put("jobs", round % 2, std::nullopt, v);
+    EXPECT_THAT(Values(Get("jobs", "w", 1)), ElementsAre(v));
+    EXPECT_THAT(Get("jobs", "w", 64), IsEmpty());
+    Put("other", 0, std::nullopt, "elsewhere");
+    EXPECT_THAT(Get("jobs", "w", 64), IsEmpty());
+    std::vector<Record> batch(20, Record{.value = "many"});
+    ASSERT_TRUE(
+        engine_->ProduceBatch("jobs", batch, {.partition = 1 - round % 2})
+            .ok());
+    EXPECT_EQ(Get("jobs", "w", 64).size(), 20u);
+  }
+}
+
 TEST_F(SubscriptionTest, ExpiredLeaseRedeliversAfterBackoffCountingAnAttempt) {
   CreateTopicWith("jobs", 1);
   Put("jobs", 0, "k", "x", {{"h", "v"}, {"n", std::nullopt}});

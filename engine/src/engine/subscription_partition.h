@@ -136,6 +136,14 @@ class PartitionQueue {
                  TableStore::Batch* batch);
   // Offsets in [cursor, next) without a record are gaps.
   void AdvanceCursor(int64_t next);
+  // Whether a read at the cursor found the log's end when the engine's
+  // append count (SubscriptionsImpl::appends_) was `appends`, the cursor
+  // being where it is now: nothing to read until the count moves.
+  bool AtEndSeen(uint64_t appends) const {
+    return end_seen_.has_value() && end_seen_->first == appends &&
+           end_seen_->second == cursor_;
+  }
+  void SetEndSeen(uint64_t appends) { end_seen_.emplace(appends, cursor_); }
 
   // --- First deliveries straight from the log (lease runs) -------------
   // True if TakeFresh may hand out the records at cursor(): the
@@ -314,6 +322,7 @@ class PartitionQueue {
 
   int64_t floor_;
   int64_t cursor_;
+  std::optional<std::pair<uint64_t, int64_t>> end_seen_;  // (appends, cursor)
   // Delivery mark: every offset below it is done or was delivered at least
   // once; first deliveries below it need no delivery row (the mark row
   // stands for them, with the latest lease deadline handed out).

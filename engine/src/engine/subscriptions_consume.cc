@@ -2,6 +2,7 @@
 // keys (see subscriptions_impl.h).
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -115,10 +116,15 @@ absl::Status ReadBack(Engine& engine, const TopicPartition& tp,
 // Reads the log at the queue's cursor (up to kFillBytes), first skipping
 // offsets that retention deleted before the subscription finished them.
 // Null when there is nothing to read: the log ends at the cursor, or the
-// cursor is past its end (a truncation: wait).
+// cursor is past its end (a truncation: wait). `appends`: the engine's
+// append count; a read that found the end is not repeated until it moves.
 absl::StatusOr<std::shared_ptr<LogChunk>> ReadAtCursor(
-    Engine& engine, const TopicPartition& tp, PartitionQueue& q,
+    Engine& engine, const TopicPartition& tp,
+    const std::atomic<uint64_t>& appends, PartitionQueue& q,
     TableStore::Batch* batch) {
+  // Loaded before the read: an append after it moves the count.
+  const uint64_t seen = appends.load(std::memory_order_acquire);
+  if (q.AtEndSeen(seen)) return nullptr;
   for (;;) {
     absl::StatusOr<std::shared_ptr<LogChunk>> chunk = LogChunk::FromFetch(
         engine.Fetch(tp, q.cursor(), {.max_bytes = kFillBytes}));
@@ -129,7 +135,10 @@ absl::StatusOr<std::shared_ptr<LogChunk>> ReadAtCursor(
       continue;
     }
     if (!chunk.ok()) return chunk.status();
-    if ((*chunk)->fetch().batches.empty()) return nullptr;
+    if ((*chunk)->fetch().batches.empty()) {
+      q.SetEndSeen(seen);
+      return nullptr;
+    }
     return chunk;
   }
 }
@@ -157,7 +166,7 @@ absl::Status SubscriptionsImpl::Fill(const Sub& sub, PartitionQueue& q,
        round < kMaxFillRounds && q.available() < want && !q.WindowFull();
        ++round) {
     SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<LogChunk> chunk,
-                           ReadAtCursor(*engine_, tp, q, batch));
+                           ReadAtCursor(*engine_, tp, appends_, q, batch));
     if (chunk == nullptr) return absl::OkStatus();
     const FetchResult& f = chunk->fetch();
     // Entries share the chunk: a const view of it, filled in by the loop
@@ -190,7 +199,7 @@ absl::Status SubscriptionsImpl::TakeFresh(const Sub& sub, PartitionQueue& q,
        ++round) {
     if (!q.has_fresh()) {
       SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<LogChunk> chunk,
-                             ReadAtCursor(*engine_, tp, q, batch));
+                             ReadAtCursor(*engine_, tp, appends_, q, batch));
       if (chunk == nullptr) return absl::OkStatus();
       q.SetFresh(std::move(chunk));
     }

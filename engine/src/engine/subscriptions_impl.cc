@@ -238,6 +238,9 @@ void SubscriptionsImpl::Signal(Sub& sub) const {
 }
 
 void SubscriptionsImpl::OnAppend(const TopicPartition& tp) {
+  // After the append: a reader that loads the count before its read and
+  // finds it unchanged later knows its read saw every append since.
+  appends_.fetch_add(1, std::memory_order_acq_rel);
   if (waiters_.load() == 0) return;
   std::vector<SubPtr> subs;
   {

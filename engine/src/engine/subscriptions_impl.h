@@ -250,6 +250,10 @@ class SubscriptionsImpl final : public Subscriptions {
 
   std::atomic<bool> closed_{false};
   std::atomic<int> waiters_{0};  // long polls waiting, over all Subs
+  // Appends to any partition so far (OnAppend): a read at a cursor that
+  // found the log's end need not be repeated while it stays the same
+  // (PartitionQueue::AtEndSeen), which keeps idle polls cheap.
+  std::atomic<uint64_t> appends_{0};
 
   mutable Mutex mu_;
   Registry subs_ ABSL_GUARDED_BY(mu_);
