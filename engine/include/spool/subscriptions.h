@@ -184,7 +184,8 @@ struct ReceiveOptions {
   // changes; if one is refused, the call fails with Ack's error and
   // neither acknowledges nor receives anything. The acks' rows are written
   // together with the rows of the records received, in one table write.
-  // The span must stay valid during the call.
+  // An error after the checks (a failed write or read) may leave the acks
+  // applied, as a failed Ack may. The span must stay valid during the call.
   absl::Span<const Delivery> ack;
 };
 
