@@ -5,9 +5,10 @@
 //   BM_FetchAll        4 threads, one per partition, Fetch from offset 0 to
 //                      the end, visiting every record (the baseline).
 //   BM_ReceiveAck      4 consumer threads on one subscription: Receive up
-//                      to `batch` records, Ack them in one call. sync = 1:
-//                      synced acks, 0: unsynced; owned = 1: Receive (copies),
-//                      0: ReceiveBatch (views); ack_in_receive = 1: the acks
+//                      to `batch` records (long poll of 1 ms), Ack them in
+//                      one call. sync = 1: synced acks, 0: unsynced;
+//                      owned = 1: Receive (copies), 0: ReceiveBatch
+//                      (views); ack_in_receive = 1: the acks
 //                      ride on the next Receive (ReceiveOptions::ack)
 //                      instead of an Ack call. Counter `vs_fetch` = its
 //                      records per second / BM_FetchAll's.
@@ -172,8 +173,11 @@ void BM_ReceiveAck(benchmark::State& state) {
       threads.emplace_back([&] {
         std::vector<Delivery> to_ack;  // (ack_in_receive)
         while (acked.load() < Records()) {
-          ReceiveOptions ro{.max_records =
-                                static_cast<int32_t>(state.range(1))};
+          // A long poll, as a consumer would: at the end of a pass, when
+          // every record is handed out, the others wait instead of
+          // spinning while the last acks come in.
+          ReceiveOptions ro{.max_records = static_cast<int32_t>(state.range(1)),
+                            .max_wait = absl::Milliseconds(1)};
           if (ack_in_receive) ro.ack = to_ack;
           std::vector<Delivery> ds;
           int64_t bytes = 0;
