@@ -5,13 +5,15 @@
 //   BM_FetchAll        4 threads, one per partition, Fetch from offset 0 to
 //                      the end, visiting every record (the baseline).
 //   BM_ReceiveAck      4 consumer threads on one subscription: Receive up
-//                      to `batch` records (long poll of 1 ms), Ack them in
-//                      one call. sync = 1: synced acks, 0: unsynced;
+//                      to `batch` records (long poll of 1 ms), then ack
+//                      them. sync = 1: synced acks, 0: unsynced;
 //                      owned = 1: Receive (copies), 0: ReceiveBatch
-//                      (views); ack_in_receive = 1: the acks
-//                      ride on the next Receive (ReceiveOptions::ack)
-//                      instead of an Ack call. Counter `vs_fetch` = its
-//                      records per second / BM_FetchAll's.
+//                      (views); ack = 0: one Ack call with every delivery,
+//                      1: the deliveries ride on the next Receive
+//                      (ReceiveOptions::ack), 2: the batch's ranges
+//                      (ReceivedBatch::Ranges) ride on the next Receive
+//                      (ReceiveOptions::ack_ranges). Counter `vs_fetch` =
+//                      its records per second / BM_FetchAll's.
 //   BM_EmptyReceive    one consumer polling (ReceiveBatch of up to 256) a
 //                      subscription that has consumed the whole topic: the
 //                      cost of an empty poll over 4 partitions.
@@ -147,11 +149,14 @@ void BM_FetchAll(benchmark::State& state) {
 
 // state.range(0): synced acks; range(1): max_records per Receive;
 // range(2): 1 = Receive (owned copies), 0 = ReceiveBatch (views);
-// range(3): 1 = acks on the next Receive.
+// range(3): 0 = Ack call, 1 = deliveries on the next Receive, 2 = ranges
+// on the next Receive (ReceiveBatch only).
 void BM_ReceiveAck(benchmark::State& state) {
   Engine& engine = *Shared().engine;
   const bool owned = state.range(2) != 0;
   const bool ack_in_receive = state.range(3) != 0;
+  const bool ack_ranges = state.range(3) == 2;
+  if (ack_ranges && owned) std::abort();
   Subscriptions& subs = engine.subscriptions();
   const bool sync = state.range(0) != 0;
   static std::atomic<int> next_sub{0};
@@ -171,14 +176,20 @@ void BM_ReceiveAck(benchmark::State& state) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kConsumers; ++t) {
       threads.emplace_back([&] {
-        std::vector<Delivery> to_ack;  // (ack_in_receive)
+        std::vector<Delivery> to_ack;              // (ack_in_receive)
+        std::vector<DeliveryRange> ranges_to_ack;  // (ack_ranges)
+        int64_t ranges_size = 0;                   // records in them
         while (acked.load() < Records()) {
           // A long poll, as a consumer would: at the end of a pass, when
           // every record is handed out, the others wait instead of
           // spinning while the last acks come in.
           ReceiveOptions ro{.max_records = static_cast<int32_t>(state.range(1)),
                             .max_wait = absl::Milliseconds(1)};
-          if (ack_in_receive) ro.ack = to_ack;
+          if (ack_ranges) {
+            ro.ack_ranges = ranges_to_ack;
+          } else if (ack_in_receive) {
+            ro.ack = to_ack;
+          }
           std::vector<Delivery> ds;
           int64_t bytes = 0;
           if (owned) {
@@ -191,6 +202,16 @@ void BM_ReceiveAck(benchmark::State& state) {
           } else {
             auto got = subs.ReceiveBatch("q", name, ro);
             if (!got.ok()) std::abort();
+            if (ack_ranges) {
+              for (const ReceivedRecordView& r : *got) {
+                bytes += static_cast<int64_t>(r.record.value->size());
+              }
+              acked.fetch_add(ranges_size);
+              ranges_to_ack = got->Ranges();
+              ranges_size = static_cast<int64_t>(got->size());
+              benchmark::DoNotOptimize(bytes);
+              continue;
+            }
             for (const ReceivedRecordView& r : *got) {
               bytes += static_cast<int64_t>(r.record.value->size());
               ds.push_back(r.delivery);
@@ -251,7 +272,7 @@ void BM_EmptyReceive(benchmark::State& state) {
 
 BENCHMARK(BM_FetchAll)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReceiveAck)
-    ->ArgNames({"sync", "batch", "owned", "ack_in_receive"})
+    ->ArgNames({"sync", "batch", "owned", "ack"})
     ->Args({0, 256, 0, 0})
     ->Args({1, 256, 0, 0})
     ->Args({0, 256, 1, 0})
@@ -259,6 +280,8 @@ BENCHMARK(BM_ReceiveAck)
     ->Args({0, 64, 0, 0})
     ->Args({0, 256, 0, 1})
     ->Args({0, 1024, 0, 1})
+    ->Args({0, 256, 0, 2})
+    ->Args({0, 1024, 0, 2})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EmptyReceive);

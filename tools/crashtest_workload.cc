@@ -335,8 +335,12 @@ absl::Status Workload::QueueStep() {
     riding_acks_ = std::move(ack);
     return absl::OkStatus();
   }
+  // A third as ranges (AckRanges), which must ack exactly the same.
   absl::Status s =
-      subs.Ack(kQueueTopic, kSubscriptionName, ack, {.sync = sync});
+      rng_() % 3 == 0
+          ? subs.AckRanges(kQueueTopic, kSubscriptionName, RangesOf(ack),
+                           {.sync = sync})
+          : subs.Ack(kQueueTopic, kSubscriptionName, ack, {.sync = sync});
   if (!s.ok()) return s;
   ReportQueueAcks(ack, sync);
   return absl::OkStatus();

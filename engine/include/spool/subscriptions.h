@@ -137,6 +137,22 @@ struct Delivery {
   int32_t attempt = 0;  // 1 for the first delivery
 };
 
+// Consecutive offsets [first_offset, end_offset) of one partition, each
+// delivered at `attempt`: many deliveries in compact form (see
+// ReceivedBatch::Ranges). Acking a range acks each of its offsets as the
+// Delivery {partition, offset, attempt} would; offsets already done (such
+// as offsets without a record) are fine, as in Ack.
+struct DeliveryRange {
+  int32_t partition = 0;
+  int64_t first_offset = 0;
+  int64_t end_offset = 0;  // exclusive; > first_offset
+  int32_t attempt = 0;
+};
+
+// The deliveries as ranges, in the order given: consecutive ones of one
+// partition at the same attempt (offset after offset) form one range.
+std::vector<DeliveryRange> RangesOf(absl::Span<const Delivery> deliveries);
+
 struct ReceivedRecord {
   Delivery delivery;
   std::optional<std::string> key;
@@ -150,6 +166,10 @@ struct ReceivedRecord {
 // into memory its ReceivedBatch holds. record.offset equals
 // delivery.offset and record.timestamp is the record's timestamp.
 struct ReceivedRecordView {
+  // (Not value-initialized: every member has its own initializer, and
+  // zero-filling all of it first would cost a pass over each record.)
+  ReceivedRecordView() {}
+
   Delivery delivery;
   RecordView record;
   absl::Time lease_deadline;
@@ -168,6 +188,12 @@ struct ReceivedBatch {
   size_t size() const { return records.size(); }
   auto begin() const { return records.begin(); }
   auto end() const { return records.end(); }
+
+  // The deliveries of `records` as ranges: consecutive records of one
+  // partition at the same attempt form one range (a first-delivery batch
+  // usually makes one range per partition). For a consumer that acks a
+  // whole batch: AckRanges or ReceiveOptions::ack_ranges.
+  std::vector<DeliveryRange> Ranges() const;
 };
 
 struct ReceiveOptions {
@@ -187,6 +213,8 @@ struct ReceiveOptions {
   // An error after the checks (a failed write or read) may leave the acks
   // applied, as a failed Ack may. The span must stay valid during the call.
   absl::Span<const Delivery> ack;
+  // As `ack`, as ranges (AckRanges); both may be given.
+  absl::Span<const DeliveryRange> ack_ranges;
 };
 
 struct AckOptions {
@@ -282,6 +310,11 @@ class Subscriptions {
   virtual absl::Status Ack(std::string_view topic, std::string_view name,
                            const std::vector<Delivery>& deliveries,
                            const AckOptions& options = {}) = 0;
+  // As Ack, for every offset of each range: the cheap way to ack a whole
+  // batch (ReceivedBatch::Ranges). kInvalidArgument for an empty range.
+  virtual absl::Status AckRanges(std::string_view topic, std::string_view name,
+                                 absl::Span<const DeliveryRange> ranges,
+                                 const AckOptions& options = {}) = 0;
 
   // Ends the lease now. The record is available again after `delay`, or
   // after the backoff if nullopt; if this was its last allowed delivery it

@@ -164,9 +164,21 @@ bool PartitionQueue::WindowFull() const {
 
 bool PartitionQueue::IsDone(int64_t offset) const {
   if (offset < floor_) return true;
+  // Past the last range: the usual case of a record at the cursor.
+  if (ranges_.empty() || offset >= std::prev(ranges_.end())->second) {
+    return false;
+  }
   auto it = ranges_.upper_bound(offset);
   if (it == ranges_.begin()) return false;
   return std::prev(it)->second > offset;
+}
+
+int64_t PartitionQueue::DoneUntil(int64_t offset) const {
+  if (offset < floor_) return floor_;
+  auto it = ranges_.upper_bound(offset);
+  if (it == ranges_.begin()) return offset;
+  --it;
+  return std::max(it->second, offset);
 }
 
 void PartitionQueue::MarkDone(int64_t start, int64_t end,
@@ -588,6 +600,34 @@ void PartitionQueue::ClearPending(Run& run, int64_t offset) {
   --run_pending_;
 }
 
+void PartitionQueue::ClearPending(Run& run, int64_t from, int64_t to) {
+  uint64_t i = static_cast<uint64_t>(from - run.start);
+  const uint64_t n = static_cast<uint64_t>(to - run.start);
+  while (i < n) {
+    const uint64_t lo = i % 64;
+    const uint64_t hi = std::min<uint64_t>(64, lo + (n - i));  // exclusive
+    const uint64_t below_hi = hi == 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1;
+    run.bits[i / 64] &= ~(below_hi & (~uint64_t{0} << lo));
+    i += hi - lo;
+  }
+  run.pending -= to - from;
+  run_pending_ -= to - from;
+}
+
+int64_t PartitionQueue::Run::PendingUntil(int64_t from, int64_t to) const {
+  uint64_t i = static_cast<uint64_t>(from - start);
+  const uint64_t n = static_cast<uint64_t>(to - start);
+  while (i < n) {
+    const uint64_t lo = i % 64;
+    // Ones from bit lo up (the shift brings in zeros at the top).
+    const uint64_t ones =
+        static_cast<uint64_t>(std::countr_one(bits[i / 64] >> lo));
+    i += ones;
+    if (lo + ones < 64) break;  // a bit that is not set
+  }
+  return start + static_cast<int64_t>(std::min(i, n));
+}
+
 void PartitionQueue::DropEmptyRuns() {
   runs_.erase(std::remove_if(runs_.begin(), runs_.end(),
                              [](const Run& run) { return run.pending == 0; }),
@@ -823,60 +863,66 @@ absl::Status PartitionQueue::CheckDelivery(const Delivery& d,
 }
 
 absl::Status PartitionQueue::CheckAcks(
-    absl::Span<const Delivery* const> deliveries) const {
-  const Run* run = nullptr;  // the last one's, tried first
-  for (const Delivery* d : deliveries) {
-    if (run != nullptr && d->attempt == 1 && run->Pending(d->offset)) continue;
-    bool done;
-    SPOOL_RETURN_IF_ERROR(CheckDelivery(*d, &done));
-    run = FindRun(d->offset);
+    absl::Span<const DeliveryRange> ranges) const {
+  for (const DeliveryRange& r : ranges) {
+    int64_t o = r.first_offset;
+    while (o < r.end_offset) {
+      if (const Run* run = r.attempt == 1 ? FindRun(o) : nullptr) {
+        const int64_t p =
+            run->PendingUntil(o, std::min(r.end_offset, run->end));
+        if (p > o) {
+          o = p;
+          continue;
+        }
+      }
+      if (entries_.Find(o) == nullptr) {  // entries are never done
+        if (const int64_t done = DoneUntil(o); done > o) {
+          o = done;
+          continue;
+        }
+      }
+      bool done;
+      SPOOL_RETURN_IF_ERROR(CheckDelivery(
+          {.partition = partition_, .offset = o, .attempt = r.attempt}, &done));
+      ++o;
+    }
   }
   return absl::OkStatus();
 }
 
-void PartitionQueue::Ack(std::vector<int64_t> offsets,
+void PartitionQueue::Ack(absl::Span<const DeliveryRange> ranges,
                          TableStore::Batch* batch) {
-  // As Done() for each, but runs of consecutive offsets are marked done
-  // together: one range row per run rather than one rewrite per record.
-  if (!std::is_sorted(offsets.begin(), offsets.end())) {
-    std::sort(offsets.begin(), offsets.end());
-  }
-  // [from, to): the consecutive offsets marked done by the loop so far
-  // and not yet by MarkDone.
-  int64_t from = 0;
-  int64_t to = 0;
-  auto done = [&](int64_t offset) {
-    ++stats_.acked;
-    if (offset == to) {
-      ++to;
-      return;
-    }
-    MarkDone(from, to, batch);  // (nothing when empty)
-    from = offset;
-    to = offset + 1;
-  };
+  // As Done() for each offset, but a range is marked done at once: one
+  // range row per range rather than one rewrite per record.
   bool emptied = false;
-  Run* run = nullptr;  // the last one's, tried first (dropped after the loop)
-  for (int64_t offset : offsets) {
-    if (run == nullptr || offset < run->start || offset >= run->end) {
-      run = FindRun(offset);
+  for (const DeliveryRange& r : ranges) {
+    int64_t o = r.first_offset;
+    while (o < r.end_offset) {
+      if (Run* run = FindRun(o)) {
+        const int64_t p =
+            run->PendingUntil(o, std::min(r.end_offset, run->end));
+        if (p > o) {
+          ClearPending(*run, o, p);
+          stats_.acked += p - o;
+          emptied |= run->pending == 0;
+          o = p;
+          continue;
+        }
+      }
+      if (Entry* e = entries_.Find(o)) {
+        if (e->has_row) {
+          batch->Delete(Table::kSubscriptions,
+                        SubRowKey(prefix_, kSubRowDelivery, partition_, o));
+        }
+        RemoveEntry(*e);
+        ++stats_.acked;
+        ++o;
+        continue;
+      }
+      o = std::max(o + 1, DoneUntil(o));  // done already
     }
-    if (run != nullptr && run->Pending(offset)) {
-      ClearPending(*run, offset);
-      emptied |= run->pending == 0;
-      done(offset);
-      continue;
-    }
-    Entry* e = entries_.Find(offset);
-    if (e == nullptr) continue;  // a repeat
-    if (e->has_row) {
-      batch->Delete(Table::kSubscriptions,
-                    SubRowKey(prefix_, kSubRowDelivery, partition_, offset));
-    }
-    RemoveEntry(*e);
-    done(offset);
+    MarkDone(r.first_offset, r.end_offset, batch);
   }
-  MarkDone(from, to, batch);
   if (emptied) DropEmptyRuns();
 }
 

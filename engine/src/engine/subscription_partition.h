@@ -192,11 +192,13 @@ class PartitionQueue {
   // OK if `d` is the record's current delivery; kFailedPrecondition
   // otherwise. *done: the record is already done (OK is returned).
   absl::Status CheckDelivery(const Delivery& d, bool* done) const;
-  // CheckDelivery of each (done ones are OK): the first error, else OK.
-  absl::Status CheckAcks(absl::Span<const Delivery* const> deliveries) const;
-  // Marks the records done (offsets that are not entries are skipped),
-  // writing one range row per run of consecutive offsets.
-  void Ack(std::vector<int64_t> offsets, TableStore::Batch* batch);
+  // CheckDelivery of every offset of each range (of this partition; done
+  // ones are OK): the first error, else OK. Pending offsets of a lease
+  // run are checked a word of bits at a time.
+  absl::Status CheckAcks(absl::Span<const DeliveryRange> ranges) const;
+  // Marks every offset of the ranges done, one range row per range.
+  // REQUIRES: CheckAcks(ranges) OK.
+  void Ack(absl::Span<const DeliveryRange> ranges, TableStore::Batch* batch);
   // REQUIRES: CheckDelivery OK and not done.
   void Nack(int64_t offset, absl::Time now, std::optional<absl::Duration> delay,
             std::string_view reason, TableStore::Batch* batch);
@@ -257,9 +259,15 @@ class PartitionQueue {
       return offset >= start && offset < end &&
              (bits[i / 64] >> (i % 64) & 1) != 0;
     }
+    // The first offset in [from, to) that is not pending, or `to`.
+    // REQUIRES: start <= from <= to <= end.
+    int64_t PendingUntil(int64_t from, int64_t to) const;
   };
 
   bool IsDone(int64_t offset) const;
+  // The end of the stretch of done offsets that holds `offset` (the floor
+  // or a range's end), or `offset` if it is not done.
+  int64_t DoneUntil(int64_t offset) const;
   // The run whose [start, end) holds offset, or null.
   Run* FindRun(int64_t offset);
   const Run* FindRun(int64_t offset) const;
@@ -267,6 +275,8 @@ class PartitionQueue {
   bool RunTimerCurrent(const Timer& t) const;
   // Takes a pending offset out of its run (not yet dropped if empty).
   void ClearPending(Run& run, int64_t offset);
+  // Takes [from, to), all pending, out of the run.
+  void ClearPending(Run& run, int64_t from, int64_t to);
   void DropEmptyRuns();
   // The pending offset leaves its run as an entry of its own: leased,
   // first delivery, no row, no timer. Call DropEmptyRuns after.

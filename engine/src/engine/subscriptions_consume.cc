@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -143,6 +144,61 @@ absl::StatusOr<std::shared_ptr<LogChunk>> ReadAtCursor(
   }
 }
 
+// Appends d to *out, as one more offset of the last range if it is the
+// next offset of its partition at its attempt.
+void AddDelivery(const Delivery& d, std::vector<DeliveryRange>* out) {
+  if (!out->empty()) {
+    DeliveryRange& last = out->back();
+    if (last.partition == d.partition && last.attempt == d.attempt &&
+        last.end_offset == d.offset) {
+      ++last.end_offset;
+      return;
+    }
+  }
+  out->push_back({.partition = d.partition,
+                  .first_offset = d.offset,
+                  .end_offset = d.offset + 1,
+                  .attempt = d.attempt});
+}
+
+// What to ack, from deliveries and ranges: ranges sorted by partition,
+// first offset and attempt, consecutive ones of the same attempt merged
+// (a batch's deliveries in order make one range per partition).
+// kInvalidArgument for an empty range.
+absl::StatusOr<std::vector<DeliveryRange>> AckRangesOf(
+    absl::Span<const Delivery> deliveries,
+    absl::Span<const DeliveryRange> ranges) {
+  std::vector<DeliveryRange> out;
+  out.reserve(ranges.size() + (deliveries.empty() ? 0 : 4));
+  for (const DeliveryRange& r : ranges) {
+    if (r.first_offset >= r.end_offset) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("ack: the range [%d, %d) of partition %d is empty",
+                          r.first_offset, r.end_offset, r.partition));
+    }
+    out.push_back(r);
+  }
+  for (const Delivery& d : deliveries) AddDelivery(d, &out);
+  auto less = [](const DeliveryRange& a, const DeliveryRange& b) {
+    return std::tie(a.partition, a.first_offset, a.attempt) <
+           std::tie(b.partition, b.first_offset, b.attempt);
+  };
+  if (std::is_sorted(out.begin(), out.end(), less)) return out;
+  std::sort(out.begin(), out.end(), less);
+  size_t w = 0;
+  for (size_t i = 1; i < out.size(); ++i) {
+    DeliveryRange& last = out[w];
+    if (out[i].partition == last.partition && out[i].attempt == last.attempt &&
+        out[i].first_offset <= last.end_offset) {
+      last.end_offset = std::max(last.end_offset, out[i].end_offset);
+    } else {
+      out[++w] = out[i];
+    }
+  }
+  out.resize(w + 1);
+  return out;
+}
+
 // Appends an owned copy of a received record to *out.
 void AppendCopy(const ReceivedRecordView& v, std::vector<ReceivedRecord>* out) {
   ReceivedRecord& c = out->emplace_back();
@@ -211,7 +267,8 @@ absl::Status SubscriptionsImpl::TakeFresh(const Sub& sub, PartitionQueue& q,
 
 absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
     Sub& sub, int32_t max_records, absl::Duration lease,
-    absl::Span<const Delivery> acks, std::optional<absl::Time>* next_timer) {
+    absl::Span<const DeliveryRange> acks,
+    std::optional<absl::Time>* next_timer) {
   SPOOL_ASSIGN_OR_RETURN(std::vector<PartPtr> parts, Parts(sub));
   // Partitions locked until `held_rows` is written: those of the acks,
   // and those visited meanwhile (taken with TryLock, never waiting while
@@ -371,7 +428,12 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
   }
   SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
   const absl::Duration lease = options.lease.value_or(sub->stored.config.lease);
-  absl::Span<const Delivery> acks = options.ack;
+  std::vector<DeliveryRange> ack_list;
+  if (!options.ack.empty() || !options.ack_ranges.empty()) {
+    SPOOL_ASSIGN_OR_RETURN(ack_list,
+                           AckRangesOf(options.ack, options.ack_ranges));
+  }
+  absl::Span<const DeliveryRange> acks = ack_list;
   const absl::Time deadline =
       absl::Now() + std::max(options.max_wait, absl::ZeroDuration());
   // Registered before looking, so an append after the look signals us.
@@ -413,27 +475,30 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
 }
 
 absl::Status SubscriptionsImpl::LockAndAck(
-    Sub& sub, absl::Span<const Delivery> deliveries,
+    Sub& sub, absl::Span<const DeliveryRange> ranges,
     std::vector<PartPtr>* locked, TableStore::Batch* batch) {
-  // By partition, ascending (usually all are of one).
+  // By partition (ranges are sorted by it; usually all are of one).
   struct Group {
     PartPtr part;
-    std::vector<const Delivery*> deliveries;
+    absl::Span<const DeliveryRange> ranges;
   };
-  std::map<int32_t, Group> groups;
-  for (const Delivery& d : deliveries) {
-    groups[d.partition].deliveries.push_back(&d);
-  }
-  for (auto& [p, group] : groups) {
-    SPOOL_ASSIGN_OR_RETURN(group.part, PartOf(sub, p));
+  absl::InlinedVector<Group, 4> groups;
+  for (size_t i = 0; i < ranges.size();) {
+    size_t j = i + 1;
+    while (j < ranges.size() && ranges[j].partition == ranges[i].partition) {
+      ++j;
+    }
+    SPOOL_ASSIGN_OR_RETURN(PartPtr part, PartOf(sub, ranges[i].partition));
+    groups.push_back({std::move(part), ranges.subspan(i, j - i)});
+    i = j;
   }
   // Ascending partitions (the lock order); all checked before any changes.
-  for (const auto& [p, group] : groups) group.part->mu.Lock();
+  for (const Group& group : groups) group.part->mu.Lock();
   absl::Cleanup unlock = [&] {
-    for (const auto& [p, group] : groups) group.part->mu.Unlock();
+    for (const Group& group : groups) group.part->mu.Unlock();
   };
-  for (const auto& [p, group] : groups) {
-    absl::Status s = group.part->queue.CheckAcks(group.deliveries);
+  for (const Group& group : groups) {
+    absl::Status s = group.part->queue.CheckAcks(group.ranges);
     if (!s.ok()) {
       return absl::Status(
           s.code(),
@@ -442,14 +507,29 @@ absl::Status SubscriptionsImpl::LockAndAck(
     }
   }
   locked->clear();
-  for (const auto& [p, group] : groups) {
-    std::vector<int64_t> offsets;
-    offsets.reserve(group.deliveries.size());
-    for (const Delivery* d : group.deliveries) offsets.push_back(d->offset);
-    group.part->queue.Ack(std::move(offsets), batch);
+  for (const Group& group : groups) {
+    group.part->queue.Ack(group.ranges, batch);
     locked->push_back(group.part);
   }
   std::move(unlock).Cancel();
+  return absl::OkStatus();
+}
+
+absl::Status SubscriptionsImpl::AckList(Sub& sub,
+                                        absl::Span<const DeliveryRange> ranges,
+                                        const AckOptions& options) {
+  if (ranges.empty()) return absl::OkStatus();
+  std::vector<PartPtr> locked;
+  TableStore::Batch batch;
+  SPOOL_RETURN_IF_ERROR(LockAndAck(sub, ranges, &locked, &batch));
+  absl::Cleanup unlock = [&] {
+    for (const PartPtr& part : locked) part->mu.Unlock();
+  };
+  for (const PartPtr& part : locked) part->queue.FlushRows(&batch);
+  SPOOL_RETURN_IF_ERROR(WriteRows(sub, batch, /*sync=*/false));
+  std::move(unlock).Invoke();
+  if (sub.stored.config.ordered_by_key) Signal(sub);
+  if (options.sync) return SyncRows(sub);
   return absl::OkStatus();
 }
 
@@ -458,19 +538,30 @@ absl::Status SubscriptionsImpl::Ack(std::string_view topic,
                                     const std::vector<Delivery>& deliveries,
                                     const AckOptions& options) {
   SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
-  if (deliveries.empty()) return absl::OkStatus();
-  std::vector<PartPtr> locked;
-  TableStore::Batch batch;
-  SPOOL_RETURN_IF_ERROR(LockAndAck(*sub, deliveries, &locked, &batch));
-  absl::Cleanup unlock = [&] {
-    for (const PartPtr& part : locked) part->mu.Unlock();
-  };
-  for (const PartPtr& part : locked) part->queue.FlushRows(&batch);
-  SPOOL_RETURN_IF_ERROR(WriteRows(*sub, batch, /*sync=*/false));
-  std::move(unlock).Invoke();
-  if (sub->stored.config.ordered_by_key) Signal(*sub);
-  if (options.sync) return SyncRows(*sub);
-  return absl::OkStatus();
+  SPOOL_ASSIGN_OR_RETURN(std::vector<DeliveryRange> ranges,
+                         AckRangesOf(deliveries, {}));
+  return AckList(*sub, ranges, options);
+}
+
+absl::Status SubscriptionsImpl::AckRanges(
+    std::string_view topic, std::string_view name,
+    absl::Span<const DeliveryRange> ranges, const AckOptions& options) {
+  SPOOL_ASSIGN_OR_RETURN(SubPtr sub, FindSub(topic, name));
+  SPOOL_ASSIGN_OR_RETURN(std::vector<DeliveryRange> sorted,
+                         AckRangesOf({}, ranges));
+  return AckList(*sub, sorted, options);
+}
+
+std::vector<DeliveryRange> RangesOf(absl::Span<const Delivery> deliveries) {
+  std::vector<DeliveryRange> out;
+  for (const Delivery& d : deliveries) AddDelivery(d, &out);
+  return out;
+}
+
+std::vector<DeliveryRange> ReceivedBatch::Ranges() const {
+  std::vector<DeliveryRange> out;
+  for (const ReceivedRecordView& r : records) AddDelivery(r.delivery, &out);
+  return out;
 }
 
 namespace {

@@ -95,6 +95,9 @@ class SubscriptionsImpl final : public Subscriptions {
   absl::Status Ack(std::string_view topic, std::string_view name,
                    const std::vector<Delivery>& deliveries,
                    const AckOptions& options) override;
+  absl::Status AckRanges(std::string_view topic, std::string_view name,
+                         absl::Span<const DeliveryRange> ranges,
+                         const AckOptions& options) override;
   absl::Status Nack(std::string_view topic, std::string_view name,
                     const Delivery& delivery,
                     std::optional<absl::Duration> delay,
@@ -188,20 +191,25 @@ class SubscriptionsImpl final : public Subscriptions {
                          size_t max_records, absl::Time now,
                          absl::Duration lease, TableStore::Batch* batch,
                          ReceivedBatch* out) const;
-  // Locks the partitions of `deliveries` (ascending), checks every
-  // delivery and acks them into *batch (rows not yet flushed). On success
-  // the partitions stay locked, listed in *locked: the caller flushes,
-  // writes *batch and unlocks them. On a refusal (the error Ack returns)
-  // nothing changed and nothing stays locked.
-  absl::Status LockAndAck(Sub& sub, absl::Span<const Delivery> deliveries,
+  // Locks the partitions of `ranges` (sorted by partition, as AckList
+  // makes them; ascending is the lock order), checks every offset and acks
+  // them into *batch (rows not yet flushed). On success the partitions stay
+  // locked, listed in *locked: the caller flushes, writes *batch and
+  // unlocks them. On a refusal (the error Ack returns) nothing changed and
+  // nothing stays locked.
+  absl::Status LockAndAck(Sub& sub, absl::Span<const DeliveryRange> ranges,
                           std::vector<PartPtr>* locked,
                           TableStore::Batch* batch);
-  // One look for records. `acks`: deliveries to ack first (ReceiveOptions::
-  // ack), whose rows are written with the rows of the partitions visited
-  // while their locks are held.
+  // Ack and AckRanges: LockAndAck, write, unlock, sync if asked.
+  absl::Status AckList(Sub& sub, absl::Span<const DeliveryRange> ranges,
+                       const AckOptions& options);
+  // One look for records. `acks`: what to ack first (ReceiveOptions::ack
+  // and ack_ranges, as AckList makes them), whose rows are written with
+  // the rows of the partitions visited while their locks are held.
   absl::StatusOr<ReceivedBatch> TryReceive(
       Sub& sub, int32_t max_records, absl::Duration lease,
-      absl::Span<const Delivery> acks, std::optional<absl::Time>* next_timer);
+      absl::Span<const DeliveryRange> acks,
+      std::optional<absl::Time>* next_timer);
   // Writes `batch`; kNotFound once the subscription is deleted. Call with
   // the lock that guards the state the rows describe.
   absl::Status WriteRows(const Sub& sub, const TableStore::Batch& batch,
