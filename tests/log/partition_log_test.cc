@@ -126,6 +126,35 @@ TEST_F(PartitionLogTest, ReadFromEveryOffsetStartsWithTheBatchHoldingIt) {
   }
 }
 
+TEST_F(PartitionLogTest, ReadThroughABrokenBatchHeaderFailsNamingIt) {
+  auto log = OpenLog();
+  std::vector<std::string> batches = AppendMany(*log, 20, 1);
+  ASSERT_EQ(log->Segments().size(), 1u);
+  const std::string path = log->Segments()[0]->log_path();
+  uint64_t pos = 0;  // of batch 10
+  for (int i = 0; i < 10; ++i) pos += batches[static_cast<size_t>(i)].size();
+  // Its magic byte goes bad on disk while the log is open.
+  auto f = fs_.Open(path, {});
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_TRUE((*f)->Write(pos + 16, std::string_view("\x07", 1)).ok());
+  // Looking up the offset in it must parse its header: kDataLoss naming
+  // the file, the offset sought and the batch's position.
+  absl::StatusOr<LogBatches> got = log->ReadBatches(10, {.max_bytes = 1});
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(got.status().message(), HasSubstr(path));
+  EXPECT_THAT(got.status().message(),
+              HasSubstr(absl::StrFormat(
+                  "looking up offset 10: batch at position %u", pos)));
+  // Offsets before it still read; mended, everything reads again.
+  EXPECT_TRUE(log->ReadBatches(9, {.max_bytes = 1}).ok());
+  ASSERT_TRUE(
+      (*f)->Write(pos + 16, std::string_view(&batches[10][16], 1)).ok());
+  (*f)->Close().IgnoreError();
+  std::vector<testing_util::ReadBack> all = ReadAll(*log);
+  ASSERT_EQ(all.size(), batches.size());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].bytes, batches[i]);
+}
+
 TEST_F(PartitionLogTest, ReadRespectsTheByteLimitInWholeBatches) {
   auto log = OpenLog();
   std::vector<std::string> batches = AppendMany(*log, 10, 2);

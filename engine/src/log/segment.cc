@@ -15,6 +15,8 @@ namespace spool {
 namespace {
 
 constexpr size_t kLookupChunkBytes = 64 * 1024;
+// FindPosition's reads: about an index interval (index_interval_bytes).
+constexpr size_t kLookupWindowBytes = 4 * 1024;
 
 // A status with the same code and a message that says where it happened.
 absl::Status Annotate(const absl::Status& s, std::string_view context) {
@@ -404,17 +406,44 @@ absl::StatusOr<uint64_t> Segment::FindPosition(int64_t target,
                          offset_index_.Lookup(target));
   if (entry.position >= limit) return limit;
   SPOOL_ASSIGN_OR_RETURN(auto file, LogFile());
-  FileBatchReader reader(
-      *file, entry.position, limit,
-      {.verify_crc = false, .chunk_bytes = kLookupChunkBytes});
-  ScannedBatch b;
-  while (reader.Next(&b)) {
-    if (b.batch.header().last_offset() >= target) return b.position;
-  }
-  if (reader.stop() == FileBatchReader::Stop::kIoError ||
-      reader.stop() == FileBatchReader::Stop::kCorrupt) {
-    return Annotate(reader.status(),
-                    absl::StrFormat("looking up offset %d", target));
+  // Only batch headers are needed, and the index entry is at most about
+  // an index interval before the batch sought: read a small window of
+  // the file, and past a batch that does not fit in it, the next header.
+  // The headers get the framing checks a scan makes (a torn tail ends the
+  // search); CRCs are the reader's business.
+  const size_t max_batch_bytes = FileBatchReader::Options().max_batch_bytes;
+  std::string window;
+  uint64_t window_start = 0;
+  for (uint64_t pos = entry.position; pos < limit;) {
+    const uint64_t header_end =
+        std::min<uint64_t>(pos + kBatchHeaderSize, limit);
+    if (pos < window_start || header_end > window_start + window.size()) {
+      const size_t want = std::min<uint64_t>(limit - pos, kLookupWindowBytes);
+      window.resize(want);
+      SPOOL_ASSIGN_OR_RETURN(size_t got, file->Read(pos, want, window.data()));
+      window.resize(got);
+      window_start = pos;
+    }
+    const std::string_view header =
+        std::string_view(window).substr(pos - window_start, header_end - pos);
+    absl::StatusOr<BatchHeader> h = ParseBatchHeader(header);
+    if (absl::IsOutOfRange(h.status())) return limit;  // a torn tail
+    const bool too_large =
+        h.ok() && static_cast<uint64_t>(h->size_bytes()) > max_batch_bytes;
+    if (h.ok() && pos + static_cast<uint64_t>(h->size_bytes()) > limit) {
+      return limit;  // a torn tail
+    }
+    if (!h.ok() || too_large) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: looking up offset %d: batch at position %u: %s", log_path(),
+          target, pos,
+          h.ok() ? absl::StrFormat("batchLength %d is over the limit of %u "
+                                   "bytes",
+                                   h->batch_length, max_batch_bytes)
+                 : h.status().message()));
+    }
+    if (h->last_offset() >= target) return pos;
+    pos += static_cast<uint64_t>(h->size_bytes());
   }
   return limit;
 }
