@@ -38,21 +38,24 @@ std::shared_ptr<const LogChunk> LogChunk::CopyOf(std::string_view encoded,
 
 bool LogChunk::Next(RecordView* r, std::string_view* encoded,
                     absl::Status* status) {
-  *status = absl::OkStatus();
   for (;;) {
     if (current_ != nullptr) {
       while (current_->Next(r)) {
         if (r->offset < fetch_.requested_offset) continue;
-        *encoded = current_->region().substr(r->position, r->size_bytes);
+        // (The region of a compressed batch exists after its first Next.)
+        if (region_.data() == nullptr) region_ = current_->region();
+        *encoded = region_.substr(r->position, r->size_bytes);
         return true;
       }
       *status = current_->status();
       current_ = nullptr;
+      region_ = {};
       if (!status->ok()) {
         next_batch_ = fetch_.batches.size();  // no further records
         return false;
       }
     }
+    *status = absl::OkStatus();
     if (next_batch_ >= fetch_.batches.size()) return false;
     const RecordBatchView& batch = fetch_.batches[next_batch_++];
     if (batch.header().is_control()) continue;

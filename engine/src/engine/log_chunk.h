@@ -79,7 +79,8 @@ class LogChunk {
   // Resumable iteration, for a reader that hands records out a few at a
   // time (shared subscriptions' first deliveries): the next record at or
   // after the fetch's requested offset, as ForEachRecord would pass it.
-  // False at the end, or on a decoding error (*status says which). The
+  // False at the end, or on a decoding error (*status says which; it is
+  // set only when false is returned). The
   // same contract as ForEachRecord: one reader, serialized by the caller,
   // and not mixed with ForEachRecord on the same chunk.
   bool Next(RecordView* r, std::string_view* encoded, absl::Status* status);
@@ -94,6 +95,7 @@ class LogChunk {
   // iterators_ when compressed, else plain_).
   size_t next_batch_ = 0;
   RecordIterator* current_ = nullptr;
+  std::string_view region_;  // current_->region(), once known
   std::optional<RecordIterator> plain_;
   std::string copy_;  // CopyOf
   bool is_copy_ = false;

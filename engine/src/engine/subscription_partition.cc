@@ -685,7 +685,16 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
   const absl::Time deadline = now + lease;
   const std::shared_ptr<LogChunk> chunk = fresh_;
   Run* run = nullptr;
+  size_t run_first_slot = 0;  // the run's first record in out->records
   absl::Status status;
+  // Plain: no stored row, not-before header or done range at or past the
+  // cursor, so every record read is a first delivery with nothing to look
+  // up (the loop adds none: gaps it marks done end below the next record).
+  const bool plain =
+      stored_deliveries_.empty() && stored_intents_.empty() &&
+      (!stored_mark_.has_value() || stored_mark_->first <= cursor_) &&
+      not_before_header_.empty() &&
+      (ranges_.empty() || std::prev(ranges_.end())->second <= cursor_);
   while (n > 0 && fresh_ != nullptr && !WindowFull()) {
     ReceivedRecordView& slot = out->records.emplace_back();
     RecordView& r = slot.record;
@@ -701,28 +710,29 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
       continue;
     }
     AdvanceCursor(r.offset);  // offsets skipped are gaps
-    const bool stored =
-        (!stored_deliveries_.empty() &&
-         stored_deliveries_.contains(r.offset)) ||
-        (!stored_intents_.empty() && stored_intents_.contains(r.offset)) ||
-        (stored_mark_.has_value() && r.offset < stored_mark_->first);
-    const std::optional<int64_t> not_before =
-        not_before_header_.empty() ? std::nullopt : NotBefore(r);
-    if (r.offset < cursor_ || IsDone(r.offset) || stored ||
-        (not_before.has_value() && absl::FromUnixMillis(*not_before) > now)) {
-      // Done already, or it needs state of its own: into the window.
-      const RecordView copy = r;
-      out->records.pop_back();
-      AddRecord(copy, encoded, chunk, now, batch);
-      if (FreshReady()) continue;
-      fresh_.reset();  // Fill reads on from the cursor
-      break;
+    if (!plain) {
+      const bool stored =
+          (!stored_deliveries_.empty() &&
+           stored_deliveries_.contains(r.offset)) ||
+          (!stored_intents_.empty() && stored_intents_.contains(r.offset)) ||
+          (stored_mark_.has_value() && r.offset < stored_mark_->first);
+      const std::optional<int64_t> not_before =
+          not_before_header_.empty() ? std::nullopt : NotBefore(r);
+      if (r.offset < cursor_ || IsDone(r.offset) || stored ||
+          (not_before.has_value() && absl::FromUnixMillis(*not_before) > now)) {
+        // Done already, or it needs state of its own: into the window.
+        const RecordView copy = r;
+        out->records.pop_back();
+        AddRecord(copy, encoded, chunk, now, batch);
+        if (FreshReady()) continue;
+        fresh_.reset();  // Fill reads on from the cursor
+        break;
+      }
     }
     if (run == nullptr) {
       Run& added = runs_.emplace_back();
       added.start = r.offset;
       added.deadline = deadline;
-      added.timestamps.reserve(static_cast<size_t>(n));
       added.bits.reserve(static_cast<size_t>(n) / 64 + 1);
       run_timers_.Push({deadline, r.offset});
       if (run_timers_.size() > 2 * runs_.size() + 1024) {
@@ -732,12 +742,11 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
             [this](const Timer& t) { return RunTimerCurrent(t); });
       }
       run = &runs_.back();
+      run_first_slot = out->records.size() - 1;
     }
     const size_t i = static_cast<size_t>(r.offset - run->start);
     if (run->bits.size() <= i / 64) run->bits.resize(i / 64 + 1, 0);
     run->bits[i / 64] |= uint64_t{1} << (i % 64);
-    if (run->timestamps.size() < i) run->timestamps.resize(i, -1);  // gaps
-    run->timestamps.push_back(r.timestamp);
     run->end = r.offset + 1;
     ++run->pending;
     ++run_pending_;
@@ -749,6 +758,14 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
     --n;
   }
   if (run != nullptr) {
+    // The run's timestamps by offset (-1: a gap), from its records (every
+    // record from run_first_slot on is one of them).
+    run->timestamps.assign(static_cast<size_t>(run->end - run->start), -1);
+    for (size_t k = run_first_slot; k < out->records.size(); ++k) {
+      const ReceivedRecordView& v = out->records[k];
+      run->timestamps[static_cast<size_t>(v.delivery.offset - run->start)] =
+          v.record.timestamp;
+    }
     if (out->holds.empty() || out->holds.back().get() != chunk.get()) {
       out->holds.push_back(chunk);
     }
