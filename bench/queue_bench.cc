@@ -12,8 +12,12 @@
 //                      1: the deliveries ride on the next Receive
 //                      (ReceiveOptions::ack), 2: the batch's ranges
 //                      (ReceivedBatch::Ranges) ride on the next Receive
-//                      (ReceiveOptions::ack_ranges). Counter `vs_fetch` =
-//                      its records per second / BM_FetchAll's.
+//                      (ReceiveOptions::ack_ranges). Each iteration
+//                      first runs one BM_FetchAll pass (untimed), and
+//                      counter `vs_fetch` is the median over iterations of
+//                      (receive records/s) / (that pass's records/s): the
+//                      peer measured right next to it, so that load which
+//                      drifts during the run cancels out.
 //   BM_EmptyReceive    one consumer polling (ReceiveBatch of up to 256) a
 //                      subscription that has consumed the whole topic: the
 //                      cost of an empty poll over 4 partitions.
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -91,8 +96,6 @@ Fixture& Shared() {
   return *f;
 }
 
-std::atomic<double> fetch_records_per_second{0};
-
 // User + system CPU time of the process so far, in nanoseconds.
 double ProcessCpuNanos() {
   rusage u{};
@@ -104,6 +107,37 @@ double ProcessCpuNanos() {
   return ns(u.ru_utime) + ns(u.ru_stime);
 }
 
+// One pass of plain fetch over the topic: 4 threads, one per partition,
+// Fetch from offset 0 to the end, visiting every record's value. Returns
+// the records seen; *seconds gets the wall time.
+int64_t FetchPass(Engine& engine, double* seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<int64_t> seen{0};
+  std::vector<std::thread> threads;
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    threads.emplace_back([&, p] {
+      int64_t pos = 0, n = 0, bytes = 0;
+      for (;;) {
+        auto f = engine.Fetch({"q", p}, pos);
+        if (!f.ok() || f->batches.empty()) break;
+        f->ForEachRecord([&](const RecordView& r) {
+           bytes += static_cast<int64_t>(r.value->size());
+           ++n;
+           return true;
+         }).IgnoreError();
+        pos = f->next_offset;
+      }
+      benchmark::DoNotOptimize(bytes);
+      seen.fetch_add(n);
+    });
+  }
+  for (auto& t : threads) t.join();
+  *seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return seen.load();
+}
+
 void BM_FetchAll(benchmark::State& state) {
   Engine& engine = *Shared().engine;
   int64_t seen_total = 0;
@@ -111,35 +145,12 @@ void BM_FetchAll(benchmark::State& state) {
   double cpu_ns = 0;
   for (auto _ : state) {
     const double cpu_start = ProcessCpuNanos();
-    const auto start = std::chrono::steady_clock::now();
-    std::atomic<int64_t> seen{0};
-    std::vector<std::thread> threads;
-    for (int32_t p = 0; p < kPartitions; ++p) {
-      threads.emplace_back([&, p] {
-        int64_t pos = 0, n = 0, bytes = 0;
-        for (;;) {
-          auto f = engine.Fetch({"q", p}, pos);
-          if (!f.ok() || f->batches.empty()) break;
-          f->ForEachRecord([&](const RecordView& r) {
-             bytes += static_cast<int64_t>(r.value->size());
-             ++n;
-             return true;
-           }).IgnoreError();
-          pos = f->next_offset;
-        }
-        benchmark::DoNotOptimize(bytes);
-        seen.fetch_add(n);
-      });
-    }
-    for (auto& t : threads) t.join();
-    seen_total += seen.load();
-    seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    double pass_seconds = 0;
+    seen_total += FetchPass(engine, &pass_seconds);
+    seconds += pass_seconds;
     cpu_ns += ProcessCpuNanos() - cpu_start;
   }
   if (seen_total > 0) state.counters["cpu_ns_per_record"] = cpu_ns / seen_total;
-  if (seconds > 0) fetch_records_per_second.store(seen_total / seconds);
   if (seen_total != Records() * state.iterations()) {
     state.SkipWithError("fetch did not see every record");
   }
@@ -163,35 +174,61 @@ void BM_ReceiveAck(benchmark::State& state) {
   int64_t acked_total = 0;
   double seconds = 0;
   double cpu_ns = 0;
+  std::vector<double> ratios;  // per iteration: receive rate / fetch rate
   for (auto _ : state) {
     state.PauseTiming();
     const std::string name = absl::StrFormat("s%d", next_sub.fetch_add(1));
     SubscriptionConfig c;
     c.max_unacked_records = 20000;
     if (!subs.CreateSubscription("q", name, c).ok()) std::abort();
+    // The peer, right before: a plain fetch pass over the same records.
+    double fetch_seconds = 0;
+    const int64_t fetched = FetchPass(engine, &fetch_seconds);
     state.ResumeTiming();
     const double cpu_start = ProcessCpuNanos();
     const auto start = std::chrono::steady_clock::now();
     std::atomic<int64_t> acked{0};
+    std::atomic<int64_t> received{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < kConsumers; ++t) {
       threads.emplace_back([&] {
-        std::vector<Delivery> to_ack;              // (ack_in_receive)
-        std::vector<DeliveryRange> ranges_to_ack;  // (ack_ranges)
-        int64_t ranges_size = 0;                   // records in them
-        while (acked.load() < Records()) {
-          // A long poll, as a consumer would: at the end of a pass, when
-          // every record is handed out, the others wait instead of
-          // spinning while the last acks come in.
+        // Received and not yet acked: deliveries (ack = 0, 1) or the
+        // batch's ranges (ack = 2), and how many records they are.
+        std::vector<Delivery> held;
+        std::vector<DeliveryRange> held_ranges;
+        int64_t held_count = 0;
+        auto forget_held = [&] {
+          acked.fetch_add(held_count);
+          held.clear();
+          held_ranges.clear();
+          held_count = 0;
+        };
+        for (;;) {
+          if (received.load() >= Records()) {
+            // Every record is handed out: ack what this consumer holds
+            // and stop (instead of a last long poll that finds nothing).
+            if (held_count > 0) {
+              absl::Status s =
+                  ack_ranges
+                      ? subs.AckRanges("q", name, held_ranges, {.sync = sync})
+                      : subs.Ack("q", name, held, {.sync = sync});
+              if (!s.ok()) std::abort();
+              forget_held();
+            }
+            break;
+          }
+          // A long poll, as a consumer would.
           ReceiveOptions ro{.max_records = static_cast<int32_t>(state.range(1)),
                             .max_wait = absl::Milliseconds(1)};
           if (ack_ranges) {
-            ro.ack_ranges = ranges_to_ack;
+            ro.ack_ranges = held_ranges;
           } else if (ack_in_receive) {
-            ro.ack = to_ack;
+            ro.ack = held;
           }
-          std::vector<Delivery> ds;
           int64_t bytes = 0;
+          int64_t got_count = 0;
+          std::vector<Delivery> ds;
+          std::vector<DeliveryRange> ranges;
           if (owned) {
             auto got = subs.Receive("q", name, ro);
             if (!got.ok()) std::abort();
@@ -199,42 +236,41 @@ void BM_ReceiveAck(benchmark::State& state) {
               bytes += static_cast<int64_t>(r.value->size());
               ds.push_back(r.delivery);
             }
+            got_count = static_cast<int64_t>(got->size());
           } else {
             auto got = subs.ReceiveBatch("q", name, ro);
             if (!got.ok()) std::abort();
-            if (ack_ranges) {
-              for (const ReceivedRecordView& r : *got) {
-                bytes += static_cast<int64_t>(r.record.value->size());
-              }
-              acked.fetch_add(ranges_size);
-              ranges_to_ack = got->Ranges();
-              ranges_size = static_cast<int64_t>(got->size());
-              benchmark::DoNotOptimize(bytes);
-              continue;
-            }
             for (const ReceivedRecordView& r : *got) {
               bytes += static_cast<int64_t>(r.record.value->size());
-              ds.push_back(r.delivery);
+              if (!ack_ranges) ds.push_back(r.delivery);
             }
+            if (ack_ranges) ranges = got->Ranges();
+            got_count = static_cast<int64_t>(got->size());
           }
           benchmark::DoNotOptimize(bytes);
-          if (ack_in_receive) {
-            acked.fetch_add(static_cast<int64_t>(to_ack.size()));
-            to_ack = std::move(ds);
-            continue;
+          if (ack_in_receive) forget_held();  // they rode on this Receive
+          received.fetch_add(got_count);
+          held = std::move(ds);
+          held_ranges = std::move(ranges);
+          held_count = got_count;
+          if (!ack_in_receive && held_count > 0) {
+            if (!subs.Ack("q", name, held, {.sync = sync}).ok()) std::abort();
+            forget_held();
           }
-          if (ds.empty()) continue;
-          if (!subs.Ack("q", name, ds, {.sync = sync}).ok()) std::abort();
-          acked.fetch_add(static_cast<int64_t>(ds.size()));
         }
       });
     }
     for (auto& t : threads) t.join();
-    seconds +=
+    const double pass_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
+    seconds += pass_seconds;
     cpu_ns += ProcessCpuNanos() - cpu_start;
     acked_total += acked.load();
+    if (pass_seconds > 0 && fetch_seconds > 0 && fetched > 0) {
+      ratios.push_back((static_cast<double>(acked.load()) / pass_seconds) /
+                       (static_cast<double>(fetched) / fetch_seconds));
+    }
     state.PauseTiming();
     subs.DeleteSubscription("q", name).IgnoreError();
     state.ResumeTiming();
@@ -246,8 +282,14 @@ void BM_ReceiveAck(benchmark::State& state) {
   if (acked_total > 0) {
     state.counters["cpu_ns_per_record"] = cpu_ns / acked_total;
   }
-  const double fetch = fetch_records_per_second.load();
-  if (fetch > 0) state.counters["vs_fetch"] = rate / fetch;
+  if (!ratios.empty()) {
+    // The median of the iterations' ratios to the fetch pass run just
+    // before each: load that drifts over the run cancels out.
+    std::sort(ratios.begin(), ratios.end());
+    const size_t m = ratios.size() / 2;
+    state.counters["vs_fetch"] =
+        ratios.size() % 2 == 1 ? ratios[m] : (ratios[m - 1] + ratios[m]) / 2;
+  }
 }
 
 void BM_EmptyReceive(benchmark::State& state) {
