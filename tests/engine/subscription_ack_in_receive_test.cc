@@ -28,14 +28,7 @@ class AckInReceiveTest : public testing_util::SubscriptionTestBase {
     ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
   }
 
-  // n records with values "<p>:0".."<p>:n-1" in partition p, one batch.
-  void Fill(int32_t p, int n) {
-    std::vector<Record> batch;
-    for (int i = 0; i < n; ++i) {
-      batch.push_back({.value = std::to_string(p) + ":" + std::to_string(i)});
-    }
-    ASSERT_TRUE(engine_->ProduceBatch("jobs", batch, {.partition = p}).ok());
-  }
+  void Fill(int32_t p, int n) { FillPartition("jobs", p, n); }
 
   absl::StatusOr<std::vector<ReceivedRecord>> ReceiveAcking(
       int n, const std::vector<Delivery>& acks) {

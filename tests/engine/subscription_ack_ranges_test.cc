@@ -15,7 +15,6 @@ namespace spool {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 class AckRangesTest : public testing_util::SubscriptionTestBase {
  protected:
@@ -29,14 +28,7 @@ class AckRangesTest : public testing_util::SubscriptionTestBase {
     ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
   }
 
-  // n records in partition p, one batch.
-  void Fill(int32_t p, int n) {
-    std::vector<Record> batch;
-    for (int i = 0; i < n; ++i) {
-      batch.push_back({.value = std::to_string(p) + ":" + std::to_string(i)});
-    }
-    ASSERT_TRUE(engine_->ProduceBatch("jobs", batch, {.partition = p}).ok());
-  }
+  void Fill(int32_t p, int n) { FillPartition("jobs", p, n); }
 
   ReceivedBatch Batch(int n) {
     auto got = subs().ReceiveBatch("jobs", "w", {.max_records = n});

@@ -42,6 +42,17 @@ class SubscriptionTestBase : public GroupTestBase {
     return res.ok() ? res->records[0].offset : -1;
   }
 
+  // n records with values "<p>:0".."<p>:n-1" in partition p, one batch.
+  void FillPartition(const std::string& topic, int32_t p, int n) {
+    std::vector<Record> batch;
+    for (int i = 0; i < n; ++i) {
+      batch.push_back({.value = std::to_string(p) + ":" + std::to_string(i)});
+    }
+    absl::Status s =
+        engine_->ProduceBatch(topic, batch, {.partition = p}).status();
+    ASSERT_TRUE(s.ok()) << s;
+  }
+
   std::vector<ReceivedRecord> Get(const std::string& topic,
                                   const std::string& sub, int n,
                                   std::optional<absl::Duration> lease = {}) {
