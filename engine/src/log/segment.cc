@@ -412,6 +412,7 @@ absl::StatusOr<uint64_t> Segment::FindPosition(int64_t target,
   // The headers get the framing checks a scan makes (a torn tail ends the
   // search); CRCs are the reader's business.
   const size_t max_batch_bytes = FileBatchReader::Options().max_batch_bytes;
+  auto where = [&] { return absl::StrFormat("looking up offset %d", target); };
   std::string window;
   uint64_t window_start = 0;
   for (uint64_t pos = entry.position; pos < limit;) {
@@ -420,30 +421,27 @@ absl::StatusOr<uint64_t> Segment::FindPosition(int64_t target,
     if (pos < window_start || header_end > window_start + window.size()) {
       const size_t want = std::min<uint64_t>(limit - pos, kLookupWindowBytes);
       window.resize(want);
-      SPOOL_ASSIGN_OR_RETURN(size_t got, file->Read(pos, want, window.data()));
-      window.resize(got);
+      absl::StatusOr<size_t> got = file->Read(pos, want, window.data());
+      if (!got.ok()) return Annotate(got.status(), where());
+      window.resize(*got);
       window_start = pos;
     }
-    const std::string_view header =
-        std::string_view(window).substr(pos - window_start, header_end - pos);
-    absl::StatusOr<BatchHeader> h = ParseBatchHeader(header);
-    if (absl::IsOutOfRange(h.status())) return limit;  // a torn tail
-    const bool too_large =
-        h.ok() && static_cast<uint64_t>(h->size_bytes()) > max_batch_bytes;
-    if (h.ok() && pos + static_cast<uint64_t>(h->size_bytes()) > limit) {
-      return limit;  // a torn tail
-    }
-    if (!h.ok() || too_large) {
+    auto corrupt = [&](absl::string_view why) {
       return absl::DataLossError(absl::StrFormat(
-          "%s: looking up offset %d: batch at position %u: %s", log_path(),
-          target, pos,
-          h.ok() ? absl::StrFormat("batchLength %d is over the limit of %u "
-                                   "bytes",
-                                   h->batch_length, max_batch_bytes)
-                 : h.status().message()));
+          "%s: %s: batch at position %u: %s", log_path(), where(), pos, why));
+    };
+    absl::StatusOr<BatchHeader> h = ParseBatchHeader(
+        std::string_view(window).substr(pos - window_start, header_end - pos));
+    if (absl::IsOutOfRange(h.status())) return limit;  // a torn tail
+    if (!h.ok()) return corrupt(h.status().message());
+    const uint64_t size = static_cast<uint64_t>(h->size_bytes());
+    if (pos + size > limit) return limit;  // a torn tail
+    if (size > max_batch_bytes) {
+      return corrupt(absl::StrFormat("batchLength %d is over the limit of %u",
+                                     h->batch_length, max_batch_bytes));
     }
     if (h->last_offset() >= target) return pos;
-    pos += static_cast<uint64_t>(h->size_bytes());
+    pos += size;
   }
   return limit;
 }
