@@ -163,18 +163,15 @@ bool PartitionQueue::WindowFull() const {
 }
 
 bool PartitionQueue::IsDone(int64_t offset) const {
-  if (offset < floor_) return true;
-  // Past the last range: the usual case of a record at the cursor.
-  if (ranges_.empty() || offset >= std::prev(ranges_.end())->second) {
-    return false;
-  }
-  auto it = ranges_.upper_bound(offset);
-  if (it == ranges_.begin()) return false;
-  return std::prev(it)->second > offset;
+  return DoneUntil(offset) > offset;
 }
 
 int64_t PartitionQueue::DoneUntil(int64_t offset) const {
   if (offset < floor_) return floor_;
+  // Past the last range: the usual case of a record at the cursor.
+  if (ranges_.empty() || offset >= std::prev(ranges_.end())->second) {
+    return offset;
+  }
   auto it = ranges_.upper_bound(offset);
   if (it == ranges_.begin()) return offset;
   --it;

@@ -191,7 +191,7 @@ class SubscriptionsImpl final : public Subscriptions {
                          size_t max_records, absl::Time now,
                          absl::Duration lease, TableStore::Batch* batch,
                          ReceivedBatch* out) const;
-  // Locks the partitions of `ranges` (sorted by partition, as AckList
+  // Locks the partitions of `ranges` (sorted by partition, as AckRangesOf
   // makes them; ascending is the lock order), checks every offset and acks
   // them into *batch (rows not yet flushed). On success the partitions stay
   // locked, listed in *locked: the caller flushes, writes *batch and
@@ -204,7 +204,7 @@ class SubscriptionsImpl final : public Subscriptions {
   absl::Status AckList(Sub& sub, absl::Span<const DeliveryRange> ranges,
                        const AckOptions& options);
   // One look for records. `acks`: what to ack first (ReceiveOptions::ack
-  // and ack_ranges, as AckList makes them), whose rows are written with
+  // and ack_ranges, as AckRangesOf makes them), whose rows are written with
   // the rows of the partitions visited while their locks are held.
   absl::StatusOr<ReceivedBatch> TryReceive(
       Sub& sub, int32_t max_records, absl::Duration lease,
