@@ -15,8 +15,9 @@
 //    5 advance the manual clock (power mode), else another produce
 //    8 queue: subscription "s" on t0 (unlimited deliveries, dead letters
 //      to "dlq"): receive 1-5 records under a one-hour lease, then of what
-//      is held ack half (synced or not, in one call; a third of the
-//      unsynced ones instead ride on the next Receive, ReceiveOptions::ack),
+//      is held ack half (synced or not, in one call, a third of the calls
+//      as ranges through AckRanges; a third of the unsynced ones instead
+//      ride on the next Receive, ReceiveOptions::ack),
 //      nack a fifth (redelivered at once), reject a tenth (dead-lettered),
 //      keep the rest
 //    3 maintenance: retention on a retention topic, or Compact on a
