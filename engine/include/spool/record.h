@@ -79,19 +79,20 @@ struct HeaderView {
 
 // One decoded record. Views are valid while the batch bytes (uncompressed)
 // or the RecordIterator (compressed) are alive and unchanged.
+// (Members ordered for size: 176 bytes rather than 184 with padding.)
 struct RecordView {
   int64_t offset = 0;     // base offset + offset delta
   int64_t timestamp = 0;  // effective: LogAppendTime batches use maxTimestamp
-  int32_t offset_delta = 0;
   int64_t timestamp_delta = 0;
-  int8_t attributes = 0;
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;
   absl::InlinedVector<HeaderView, 2> headers;
+  int32_t offset_delta = 0;
   // Position of the record's first byte within the (decompressed) records
   // region, and its encoded size including the length varint.
   uint32_t position = 0;
   uint32_t size_bytes = 0;
+  int8_t attributes = 0;
 };
 
 // The 61-byte header of a v2 batch, decoded field by field.

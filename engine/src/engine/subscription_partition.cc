@@ -682,7 +682,6 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
   const absl::Time deadline = now + lease;
   const std::shared_ptr<LogChunk> chunk = fresh_;
   Run* run = nullptr;
-  size_t run_first_slot = 0;  // the run's first record in out->records
   absl::Status status;
   // Plain: no stored row, not-before header or done range at or past the
   // cursor, so every record read is a first delivery with nothing to look
@@ -738,12 +737,16 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
         run_timers_.Filter(
             [this](const Timer& t) { return RunTimerCurrent(t); });
       }
+      added.timestamps.reserve(static_cast<size_t>(n));
       run = &runs_.back();
-      run_first_slot = out->records.size() - 1;
     }
     const size_t i = static_cast<size_t>(r.offset - run->start);
     if (run->bits.size() <= i / 64) run->bits.resize(i / 64 + 1, 0);
     run->bits[i / 64] |= uint64_t{1} << (i % 64);
+    // The run's timestamps by offset, -1 for a gap (written here, while the
+    // record is at hand: a pass over the batch afterwards re-reads it).
+    if (run->timestamps.size() < i) run->timestamps.resize(i, -1);
+    run->timestamps.push_back(r.timestamp);
     run->end = r.offset + 1;
     ++run->pending;
     ++run_pending_;
@@ -755,14 +758,6 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
     --n;
   }
   if (run != nullptr) {
-    // The run's timestamps by offset (-1: a gap), from its records (every
-    // record from run_first_slot on is one of them).
-    run->timestamps.assign(static_cast<size_t>(run->end - run->start), -1);
-    for (size_t k = run_first_slot; k < out->records.size(); ++k) {
-      const ReceivedRecordView& v = out->records[k];
-      run->timestamps[static_cast<size_t>(v.delivery.offset - run->start)] =
-          v.record.timestamp;
-    }
     if (out->holds.empty() || out->holds.back().get() != chunk.get()) {
       out->holds.push_back(chunk);
     }
