@@ -472,6 +472,44 @@ TEST_F(PartitionLogTest, TruncateToRemovesWholeBatchesAndLaterSegments) {
   EXPECT_EQ(log->Segments().size(), 1u);
 }
 
+// A read remembers where it ended, so that the next read from there skips
+// the lookup (Segment::RememberPosition). After a truncation and appends
+// of batches of other sizes that position is inside a batch: reading from
+// the same offset must look it up again.
+TEST_F(PartitionLogTest, ARememberedReadEndDoesNotOutliveATruncation) {
+  auto log = OpenLog();
+  AppendMany(*log, 6, 2, 10);  // offsets 0..11, one segment
+  ASSERT_EQ(log->Segments().size(), 1u);
+  const int64_t one_batch = static_cast<int64_t>(MakeBatch(2, 10, 0, 0).size());
+  absl::StatusOr<LogBatches> first =
+      log->ReadBatches(0, {.max_bytes = 4 * one_batch});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->next_offset, 8);  // remembered: offset 8 at 4 batches
+  // Reading on from there works (with the remembered position).
+  absl::StatusOr<LogBatches> on = log->ReadBatches(8);
+  ASSERT_TRUE(on.ok()) << on.status();
+  ASSERT_EQ(on->batches.size(), 2u);
+  EXPECT_EQ(on->batches[0].header().base_offset, 8);
+  ASSERT_TRUE(log->ReadBatches(0, {.max_bytes = 4 * one_batch}).ok());
+  // Offsets 5.. go; 5 and on come back in one-record batches of 40 bytes.
+  absl::StatusOr<int64_t> end = log->TruncateTo(5);
+  ASSERT_TRUE(end.ok()) << end.status();
+  ASSERT_EQ(*end, 4);  // (batches hold 2 offsets)
+  std::vector<std::string> appended;
+  for (int i = 0; i < 8; ++i) {
+    std::string batch = MakeBatch(1, 40, 5000 + i, 100 + i);
+    absl::StatusOr<LogAppendResult> r = log->Append(batch);
+    ASSERT_TRUE(r.ok()) << r.status();
+    SetBaseOffset(batch.data(), r->base_offset);
+    appended.push_back(batch);
+  }
+  absl::StatusOr<LogBatches> again = log->ReadBatches(8);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_FALSE(again->batches.empty());
+  EXPECT_EQ(again->batches[0].header().base_offset, 8);
+  EXPECT_EQ(again->batches[0].bytes(), appended[4]);
+}
+
 TEST_F(PartitionLogTest, AdvanceLogStartHidesAndDeletesOldSegments) {
   auto log = OpenLog();
   AppendMany(*log, 150, 2);

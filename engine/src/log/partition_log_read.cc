@@ -159,6 +159,7 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
   bool done = false;
   for (; i < segs.size() && !done; ++i) {
     const Segment& seg = *segs[i];
+    const uint64_t epoch = seg.position_epoch();  // before the size
     const uint64_t limit = seg.size();
     SPOOL_ASSIGN_OR_RETURN(uint64_t pos,
                            seg.FindPosition(result.next_offset, limit));
@@ -184,6 +185,8 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
     if (walker.position() > pos) {
       result.regions.emplace_back(file, pos, walker.position() - pos);
       result.bytes += static_cast<int64_t>(walker.position() - pos);
+      // The next read (a consumer going on) starts here.
+      seg.RememberPosition(result.next_offset, walker.position(), epoch);
     }
     if (budget <= 0) done = true;
   }

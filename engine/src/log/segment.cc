@@ -380,6 +380,12 @@ absl::StatusOr<SegmentRecovery> Segment::Recover() {
 }
 
 absl::Status Segment::TruncateTo(int64_t offset) {
+  {
+    // Positions past the new end would point into batches appended later.
+    MutexLock lock(&known_mu_);
+    position_epoch_.fetch_add(1, std::memory_order_release);
+    known_.fill({});
+  }
   uint64_t size = size_.load();
   SPOOL_ASSIGN_OR_RETURN(uint64_t pos, FindPosition(offset, size));
   // Nothing to remove from an active segment: done. A sealed one is made
@@ -400,8 +406,25 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   return absl::OkStatus();
 }
 
+void Segment::RememberPosition(int64_t offset, uint64_t position,
+                               uint64_t epoch) const {
+  MutexLock lock(&known_mu_);
+  if (epoch != position_epoch_.load(std::memory_order_relaxed)) return;
+  for (const KnownPosition& k : known_) {
+    if (k.offset == offset) return;
+  }
+  known_[known_next_] = {.offset = offset, .position = position};
+  known_next_ = (known_next_ + 1) % kKnownPositions;
+}
+
 absl::StatusOr<uint64_t> Segment::FindPosition(int64_t target,
                                                uint64_t limit) const {
+  {
+    MutexLock lock(&known_mu_);
+    for (const KnownPosition& k : known_) {
+      if (k.offset == target && k.position <= limit) return k.position;
+    }
+  }
   SPOOL_ASSIGN_OR_RETURN(OffsetIndex::Entry entry,
                          offset_index_.Lookup(target));
   if (entry.position >= limit) return limit;

@@ -15,6 +15,7 @@
 #ifndef SPOOL_LOG_SEGMENT_H_
 #define SPOOL_LOG_SEGMENT_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -115,8 +116,21 @@ class Segment {
 
   absl::StatusOr<std::shared_ptr<File>> LogFile() const;
   // Position of the first batch whose last offset is >= target, scanning no
-  // further than `limit` bytes; `limit` if there is none.
+  // further than `limit` bytes; `limit` if there is none. A position
+  // remembered for `target` (RememberPosition) is returned without a look.
   absl::StatusOr<uint64_t> FindPosition(int64_t target, uint64_t limit) const;
+  // Tells FindPosition that the batch at `position` (or the next one
+  // appended there) is the first whose last offset is >= `offset`: a read
+  // that ended at `position` after the batch that holds offset - 1. A
+  // reader going on from where it stopped then needs no look at the index
+  // and the file. The last few are kept; TruncateTo forgets them and moves
+  // position_epoch(): pass the epoch read before the segment's size()
+  // that the read was bounded by (a truncation since then ignores it).
+  void RememberPosition(int64_t offset, uint64_t position,
+                        uint64_t epoch) const;
+  uint64_t position_epoch() const {
+    return position_epoch_.load(std::memory_order_acquire);
+  }
   // Offset of the first record with timestamp >= ts, if any in this
   // segment below `limit` bytes.
   absl::StatusOr<std::optional<int64_t>> FindOffsetForTimestamp(
@@ -186,6 +200,18 @@ class Segment {
   mutable Mutex path_mu_;
   std::string log_path_ ABSL_GUARDED_BY(path_mu_);
   std::atomic<bool> delete_on_destruction_{false};
+
+  // RememberPosition's positions (offset -1: none), replaced round robin.
+  struct KnownPosition {
+    int64_t offset = -1;
+    uint64_t position = 0;
+  };
+  static constexpr size_t kKnownPositions = 4;
+  mutable Mutex known_mu_;
+  mutable std::array<KnownPosition, kKnownPositions> known_
+      ABSL_GUARDED_BY(known_mu_);
+  mutable size_t known_next_ ABSL_GUARDED_BY(known_mu_) = 0;
+  std::atomic<uint64_t> position_epoch_{0};  // truncations
 
   // Published to readers.
   std::atomic<uint64_t> size_{0};
