@@ -490,8 +490,10 @@ TEST_F(PartitionLogTest, ARememberedReadEndDoesNotOutliveATruncation) {
   ASSERT_TRUE(on.ok()) << on.status();
   ASSERT_EQ(on->batches.size(), 2u);
   EXPECT_EQ(on->batches[0].header().base_offset, 8);
+  // (Read to offset 8 again: remembered right before the truncation.)
   ASSERT_TRUE(log->ReadBatches(0, {.max_bytes = 4 * one_batch}).ok());
-  // Offsets 5.. go; 5 and on come back in one-record batches of 40 bytes.
+  // The batch holding 4 and 5 and those after it go; offsets 4 and on come
+  // back in one-record batches of 40-byte values.
   absl::StatusOr<int64_t> end = log->TruncateTo(5);
   ASSERT_TRUE(end.ok()) << end.status();
   ASSERT_EQ(*end, 4);  // (batches hold 2 offsets)
