@@ -485,13 +485,14 @@ TEST_F(PartitionLogTest, ARememberedReadEndDoesNotOutliveATruncation) {
       log->ReadBatches(0, {.max_bytes = 4 * one_batch});
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->next_offset, 8);  // remembered: offset 8 at 4 batches
-  // Reading on from there works (with the remembered position).
+  // Reading on from there works, with the remembered position.
+  const std::shared_ptr<Segment> segment = log->Segments().front();
+  const int64_t hits = segment->remembered_position_hits();
   absl::StatusOr<LogBatches> on = log->ReadBatches(8);
   ASSERT_TRUE(on.ok()) << on.status();
   ASSERT_EQ(on->batches.size(), 2u);
   EXPECT_EQ(on->batches[0].header().base_offset, 8);
-  // (Read to offset 8 again: remembered right before the truncation.)
-  ASSERT_TRUE(log->ReadBatches(0, {.max_bytes = 4 * one_batch}).ok());
+  EXPECT_EQ(segment->remembered_position_hits(), hits + 1);
   // The batch holding 4 and 5 and those after it go; offsets 4 and on come
   // back in one-record batches of 40-byte values.
   absl::StatusOr<int64_t> end = log->TruncateTo(5);
@@ -510,6 +511,7 @@ TEST_F(PartitionLogTest, ARememberedReadEndDoesNotOutliveATruncation) {
   ASSERT_FALSE(again->batches.empty());
   EXPECT_EQ(again->batches[0].header().base_offset, 8);
   EXPECT_EQ(again->batches[0].bytes(), appended[4]);
+  EXPECT_EQ(segment->remembered_position_hits(), hits + 1);  // looked up
 }
 
 TEST_F(PartitionLogTest, AdvanceLogStartHidesAndDeletesOldSegments) {

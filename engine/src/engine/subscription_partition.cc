@@ -729,7 +729,11 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
       Run& added = runs_.emplace_back();
       added.start = r.offset;
       added.deadline = deadline;
-      added.bits.reserve(static_cast<size_t>(n) / 64 + 1);
+      // Room for the records asked for, up to a bound: a run lives until
+      // its records are done, and a long poll may ask for 100,000.
+      constexpr int kRunReserve = 1024;
+      const size_t room = static_cast<size_t>(std::min(n, kRunReserve));
+      added.bits.reserve(room / 64 + 1);
       run_timers_.Push({deadline, r.offset});
       if (run_timers_.size() > 2 * runs_.size() + 1024) {
         // Runs acked before their deadline leave stale items (as in
@@ -737,7 +741,7 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
         run_timers_.Filter(
             [this](const Timer& t) { return RunTimerCurrent(t); });
       }
-      added.timestamps.reserve(static_cast<size_t>(n));
+      added.timestamps.reserve(room);
       run = &runs_.back();
     }
     const size_t i = static_cast<size_t>(r.offset - run->start);

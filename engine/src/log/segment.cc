@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -380,12 +381,13 @@ absl::StatusOr<SegmentRecovery> Segment::Recover() {
 }
 
 absl::Status Segment::TruncateTo(int64_t offset) {
-  {
-    // Positions past the new end would point into batches appended later.
-    MutexLock lock(&known_mu_);
-    position_epoch_.fetch_add(1, std::memory_order_release);
-    known_.fill({});
-  }
+  // Remembered positions past the new end would point into batches
+  // appended later: forget them now, and again once the new size is
+  // published (on every path out). A read that races the truncation may
+  // remember a position meanwhile, found in the old bytes; the second
+  // epoch refuses it, and the second clearing drops one remembered before.
+  ForgetPositions();
+  absl::Cleanup forget = [this] { ForgetPositions(); };
   uint64_t size = size_.load();
   SPOOL_ASSIGN_OR_RETURN(uint64_t pos, FindPosition(offset, size));
   // Nothing to remove from an active segment: done. A sealed one is made
@@ -406,6 +408,12 @@ absl::Status Segment::TruncateTo(int64_t offset) {
   return absl::OkStatus();
 }
 
+void Segment::ForgetPositions() {
+  MutexLock lock(&known_mu_);
+  position_epoch_.fetch_add(1, std::memory_order_release);
+  known_.fill({});
+}
+
 void Segment::RememberPosition(int64_t offset, uint64_t position,
                                uint64_t epoch) const {
   MutexLock lock(&known_mu_);
@@ -422,7 +430,10 @@ absl::StatusOr<uint64_t> Segment::FindPosition(int64_t target,
   {
     MutexLock lock(&known_mu_);
     for (const KnownPosition& k : known_) {
-      if (k.offset == target && k.position <= limit) return k.position;
+      if (k.offset == target && k.position <= limit) {
+        remembered_hits_.fetch_add(1, std::memory_order_relaxed);
+        return k.position;
+      }
     }
   }
   SPOOL_ASSIGN_OR_RETURN(OffsetIndex::Entry entry,

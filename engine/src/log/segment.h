@@ -131,6 +131,10 @@ class Segment {
   uint64_t position_epoch() const {
     return position_epoch_.load(std::memory_order_acquire);
   }
+  // How many FindPosition calls a remembered position answered.
+  int64_t remembered_position_hits() const {
+    return remembered_hits_.load(std::memory_order_relaxed);
+  }
   // Offset of the first record with timestamp >= ts, if any in this
   // segment below `limit` bytes.
   absl::StatusOr<std::optional<int64_t>> FindOffsetForTimestamp(
@@ -191,6 +195,8 @@ class Segment {
   void PreallocateAfter(File& file, uint64_t end);
   // Cuts the preallocated tail off.
   absl::Status TrimPreallocated();
+  // Drops the remembered positions and moves the epoch (TruncateTo).
+  void ForgetPositions();
 
   // Constant after construction.
   SegmentContext ctx_;
@@ -211,7 +217,8 @@ class Segment {
   mutable std::array<KnownPosition, kKnownPositions> known_
       ABSL_GUARDED_BY(known_mu_);
   mutable size_t known_next_ ABSL_GUARDED_BY(known_mu_) = 0;
-  std::atomic<uint64_t> position_epoch_{0};  // truncations
+  std::atomic<uint64_t> position_epoch_{0};  // truncations (2 per)
+  mutable std::atomic<int64_t> remembered_hits_{0};
 
   // Published to readers.
   std::atomic<uint64_t> size_{0};
