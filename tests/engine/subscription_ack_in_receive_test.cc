@@ -22,9 +22,7 @@ class AckInReceiveTest : public testing_util::SubscriptionTestBase {
   void SetUp() override {
     SubscriptionTestBase::SetUp();
     CreateTopicWith("jobs", 2);
-    SubscriptionConfig c;
-    c.lease = absl::Seconds(10);
-    c.backoff = {.initial = absl::ZeroDuration()};
+    SubscriptionConfig c = NoBackoffConfig();
     ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
   }
 

@@ -16,14 +16,21 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// The delivery range [first, end) of `partition` at `attempt`.
+DeliveryRange Range(int32_t partition, int64_t first, int64_t end,
+                    int32_t attempt) {
+  return {.partition = partition,
+          .first_offset = first,
+          .end_offset = end,
+          .attempt = attempt};
+}
+
 class AckRangesTest : public testing_util::SubscriptionTestBase {
  protected:
   void SetUp() override {
     SubscriptionTestBase::SetUp();
     CreateTopicWith("jobs", 2);
-    SubscriptionConfig c;
-    c.lease = absl::Seconds(10);
-    c.backoff = {.initial = absl::ZeroDuration()};
+    SubscriptionConfig c = NoBackoffConfig();
     c.max_deliveries = 0;
     ASSERT_TRUE(subs().CreateSubscription("jobs", "w", c).ok());
   }
@@ -132,18 +139,8 @@ TEST_F(AckRangesTest, AckRangesAcksEveryOffsetOfARunAndItsEntries) {
   // attempt 2) and leaving [150, 160) leased.
   ASSERT_TRUE(subs()
                   .AckRanges("jobs", "w",
-                             {{.partition = 0,
-                               .first_offset = 0,
-                               .end_offset = 65,
-                               .attempt = 1},
-                              {.partition = 0,
-                               .first_offset = 66,
-                               .end_offset = 150,
-                               .attempt = 1},
-                              {.partition = 0,
-                               .first_offset = 160,
-                               .end_offset = 200,
-                               .attempt = 1}})
+                             {Range(0, 0, 65, 1), Range(0, 66, 150, 1),
+                              Range(0, 160, 200, 1)})
                   .ok());
   SubscriptionPartitionState s = State(0);
   EXPECT_EQ(s.ack_floor, 65);
@@ -153,9 +150,8 @@ TEST_F(AckRangesTest, AckRangesAcksEveryOffsetOfARunAndItsEntries) {
   EXPECT_THAT(Metrics(),
               HasSubstr("spool_subscription_acked_total" + l + " 189\n"));
   // The rest, as ranges riding on a Receive; again acked offsets are fine.
-  const std::vector<DeliveryRange> rest = {
-      {.partition = 0, .first_offset = 65, .end_offset = 66, .attempt = 2},
-      {.partition = 0, .first_offset = 100, .end_offset = 200, .attempt = 1}};
+  const std::vector<DeliveryRange> rest = {Range(0, 65, 66, 2),
+                                           Range(0, 100, 200, 1)};
   auto last =
       subs().ReceiveBatch("jobs", "w", {.max_records = 10, .ack_ranges = rest});
   ASSERT_TRUE(last.ok()) << last.status();
@@ -181,23 +177,15 @@ TEST_F(AckRangesTest, ARangeAcksExactlyWhatItsDeliveriesWould) {
   ReceivedBatch run = Batch(20);
   ASSERT_EQ(run.size(), 20u);
   for (int i = 0; i < 20; ++i) ASSERT_EQ(Batch(1).size(), 1u);
-  ASSERT_TRUE(subs()
-                  .AckRanges("jobs", "w",
-                             {{.partition = 1,
-                               .first_offset = 30,
-                               .end_offset = 40,
-                               .attempt = 1},
-                              {.partition = 1,
-                               .first_offset = 5,
-                               .end_offset = 25,
-                               .attempt = 1}})
-                  .ok());
+  ASSERT_TRUE(
+      subs()
+          .AckRanges("jobs", "w", {Range(1, 30, 40, 1), Range(1, 5, 25, 1)})
+          .ok());
   EXPECT_EQ(State(1).ack_floor, 0);
   EXPECT_EQ(State(1).in_flight, 10);  // [0, 5) and [25, 30)
   // Overlapping ranges and single deliveries together, on a Receive.
-  const std::vector<DeliveryRange> overlapping = {
-      {.partition = 1, .first_offset = 0, .end_offset = 6, .attempt = 1},
-      {.partition = 1, .first_offset = 2, .end_offset = 4, .attempt = 1}};
+  const std::vector<DeliveryRange> overlapping = {Range(1, 0, 6, 1),
+                                                  Range(1, 2, 4, 1)};
   const std::vector<Delivery> singles = {
       {.partition = 1, .offset = 26, .attempt = 1},
       {.partition = 1, .offset = 25, .attempt = 1}};
@@ -247,9 +235,7 @@ TEST_F(AckRangesTest, ARefusedRangeChangesNothing) {
   s = subs().AckRanges("jobs", "w", {empty});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("is empty"));
-  s = subs().AckRanges(
-      "jobs", "w",
-      {{.partition = 5, .first_offset = 0, .end_offset = 1, .attempt = 1}});
+  s = subs().AckRanges("jobs", "w", {Range(5, 0, 1, 1)});
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   // Nothing was acked: every record is still leased, and the other 20
   // records of the second partition are still there to receive.

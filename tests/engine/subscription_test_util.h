@@ -19,6 +19,14 @@ class SubscriptionTestBase : public GroupTestBase {
  protected:
   Subscriptions& subs() { return engine_->subscriptions(); }
 
+  // A 10 s lease and no backoff: a nacked record is available at once.
+  static SubscriptionConfig NoBackoffConfig() {
+    SubscriptionConfig c;
+    c.lease = absl::Seconds(10);
+    c.backoff = {.initial = absl::ZeroDuration()};
+    return c;
+  }
+
   void CreateTopicWith(const std::string& name, int partitions,
                        const std::string& not_before_header = "") {
     TopicConfig c;
