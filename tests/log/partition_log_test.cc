@@ -298,6 +298,76 @@ TEST_F(PartitionLogTest, ReadsMatchAModelForEveryOffsetAndLimit) {
   }
 }
 
+// ReadBatches with end_at_indexed_batch: whole batches from the one holding
+// the offset, ending where the offset index knows a batch starts, so up to
+// about an index interval and a batch short of what fits; reads going on
+// from next_offset return every batch once.
+TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchGoOnWhereTheyStopped) {
+  LogConfig config = SmallConfig();  // an index entry every 512 bytes
+  config.segment_bytes = 32 * 1024;
+  config.max_batch_bytes = 16 * 1024;
+  auto log = OpenLog(config);
+  std::string all;
+  std::vector<int64_t> bases;
+  std::vector<size_t> starts;  // of each batch in `all`
+  size_t largest = 0;
+  for (int i = 0; i < 60; ++i) {
+    const int value_bytes = i % 5 == 0 ? 2500 : 60;  // ~10 KB or ~300 B
+    std::string b = MakeBatch(1 + i % 4, value_bytes, 1000 + i, 500 + i);
+    absl::StatusOr<LogAppendResult> r = log->Append(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    SetBaseOffset(b.data(), r->base_offset);
+    bases.push_back(r->base_offset);
+    starts.push_back(all.size());
+    largest = std::max(largest, b.size());
+    all += b;
+  }
+  ASSERT_GE(log->Segments().size(), 3u);
+  const int64_t end = log->log_end_offset();
+  int shorter = 0;
+  for (int64_t offset = 0; offset < end; offset += 3) {
+    for (int64_t max_bytes :
+         {int64_t{300}, int64_t{4096}, int64_t{11000}, int64_t{40000}}) {
+      SCOPED_TRACE(
+          absl::StrFormat("offset %d max_bytes %d", offset, max_bytes));
+      // What fits: whole batches from the one holding `offset`.
+      size_t i = 0;
+      while (i + 1 < bases.size() && bases[i + 1] <= offset) ++i;
+      size_t fits = 0;
+      for (size_t k = i; k < starts.size(); ++k) {
+        const size_t next = k + 1 < starts.size() ? starts[k + 1] : all.size();
+        if (k > i && next - starts[i] > static_cast<size_t>(max_bytes)) break;
+        fits = next - starts[i];
+      }
+      absl::StatusOr<LogBatches> rb = log->ReadBatches(
+          offset, {.max_bytes = max_bytes, .end_at_indexed_batch = true});
+      ASSERT_TRUE(rb.ok()) << rb.status();
+      ASSERT_FALSE(rb->data.empty());
+      ASSERT_LE(rb->data.size(), fits);
+      EXPECT_TRUE(rb->data == all.substr(starts[i], rb->data.size()));
+      EXPECT_LT(fits - rb->data.size(), config.index_interval_bytes + largest);
+      size_t parsed = 0;
+      for (const RecordBatchView& b : rb->batches) {
+        parsed += static_cast<size_t>(b.size_bytes());
+      }
+      EXPECT_EQ(parsed, rb->data.size());
+      EXPECT_EQ(rb->next_offset, rb->batches.back().header().next_offset());
+      if (rb->data.size() < fits) ++shorter;
+    }
+  }
+  EXPECT_GT(shorter, 0);  // the option made a difference
+  std::string read;
+  for (int64_t offset = 0; offset < end;) {
+    absl::StatusOr<LogBatches> rb = log->ReadBatches(
+        offset, {.max_bytes = 11000, .end_at_indexed_batch = true});
+    ASSERT_TRUE(rb.ok()) << rb.status();
+    ASSERT_GT(rb->next_offset, offset);
+    read += rb->data;
+    offset = rb->next_offset;
+  }
+  EXPECT_TRUE(read == all);
+}
+
 TEST_F(PartitionLogTest, RejectsInvalidBatches) {
   auto log = OpenLog();
   std::string batch = MakeBatch(2, 10, 100, 1);

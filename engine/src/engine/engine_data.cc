@@ -144,6 +144,7 @@ absl::StatusOr<FetchResult> EngineImpl::Fetch(
   LogReadOptions ro;
   ro.max_bytes = options.max_bytes;
   ro.durable_only = options.durable_only;
+  ro.end_at_indexed_batch = options.end_at_indexed_batch;
   FetchResult out;
   out.tp = tp;
   out.requested_offset = offset;

@@ -128,7 +128,8 @@ absl::StatusOr<std::shared_ptr<LogChunk>> ReadAtCursor(
   if (q.AtEndSeen(seen)) return nullptr;
   for (;;) {
     absl::StatusOr<std::shared_ptr<LogChunk>> chunk = LogChunk::FromFetch(
-        engine.Fetch(tp, q.cursor(), {.max_bytes = kFillBytes}));
+        engine.Fetch(tp, q.cursor(),
+                     {.max_bytes = kFillBytes, .end_at_indexed_batch = true}));
     if (absl::IsOutOfRange(chunk.status())) {
       SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o, engine.Offsets(tp));
       if (q.cursor() >= o.log_start_offset) return nullptr;

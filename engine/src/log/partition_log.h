@@ -82,6 +82,11 @@ struct LogReadOptions {
   int64_t max_offset = -1;
   // Return only batches already fsynced.
   bool durable_only = false;
+  // Reading into memory (ReadBatches), end at a batch start the offset
+  // index knows below max_bytes, instead of reading up to max_bytes and
+  // dropping the cut-off batch at the end (which the next read copies
+  // again). Returns up to about an index interval less.
+  bool end_at_indexed_batch = false;
 };
 
 struct LogReadResult {

@@ -165,10 +165,27 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
                            seg.FindPosition(result.next_offset, limit));
     if (pos >= limit) continue;
     SPOOL_ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg.LogFile());
-    HeaderWalker walker(*file, pos, limit, data,
-                        static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
+    // Asked to, a copying read ends where the index knows a batch starts
+    // below the budget's end: the bytes past the last whole batch would be
+    // dropped here and read again by the next read. (Only a hint: the walk
+    // checks every batch; a truncation may have moved them since.)
+    uint64_t end = limit;
+    if (options.end_at_indexed_batch && data != nullptr && budget > 0 &&
+        pos + static_cast<uint64_t>(budget) < limit) {
+      // (A failed look reads as without it.)
+      absl::StatusOr<uint64_t> start =
+          seg.IndexedBatchStartAtOrBelow(pos + static_cast<uint64_t>(budget));
+      if (start.ok() && *start > pos) end = *start;
+    }
+    HeaderWalker walker(
+        *file, pos, limit, data,
+        std::min<uint64_t>(end - pos, std::max<int64_t>(budget, 0)));
     int64_t base = 0, last = 0, size = 0;
     while (true) {
+      if (end < limit && walker.position() >= end) {
+        done = true;
+        break;
+      }
       SPOOL_ASSIGN_OR_RETURN(bool more, walker.Peek(&base, &last, &size));
       if (!more) break;
       if (last >= bound ||

@@ -57,6 +57,17 @@ absl::StatusOr<OffsetIndex::Entry> OffsetIndex::Lookup(int64_t target) const {
   });
 }
 
+absl::StatusOr<uint32_t> OffsetIndex::PositionAtOrBelow(
+    uint64_t position) const {
+  return file_.WithEntries([&](std::string_view bytes) -> uint32_t {
+    int64_t n = bytes.size() / kEntrySize;
+    int64_t i = LastMatching(n, [&](int64_t k) {
+      return DecodeOffsetEntry(bytes, k, base_offset_).position <= position;
+    });
+    return i < 0 ? 0 : DecodeOffsetEntry(bytes, i, base_offset_).position;
+  });
+}
+
 absl::StatusOr<OffsetIndex::Entry> OffsetIndex::Last() const {
   return file_.WithEntries([&](std::string_view bytes) {
     int64_t n = bytes.size() / kEntrySize;

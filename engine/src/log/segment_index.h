@@ -41,6 +41,9 @@ class OffsetIndex {
   void Append(int64_t offset, uint32_t position);
   // The entry with the largest offset <= target, else (base_offset, 0).
   absl::StatusOr<Entry> Lookup(int64_t target) const;
+  // The largest position of an entry that is <= `position` (each is a
+  // batch's first byte), else 0.
+  absl::StatusOr<uint32_t> PositionAtOrBelow(uint64_t position) const;
   // The last entry, or (base_offset, 0) when empty.
   absl::StatusOr<Entry> Last() const;
   // Removes entries whose offset is >= `offset`. REQUIRES: active.
