@@ -44,10 +44,15 @@ absl::Status AddRow(std::string_view prefix, std::string_view key,
   PartitionRows& p = rows.partitions[k.partition];
   switch (k.kind) {
     case kSubRowFloor: {
-      SPOOL_ASSIGN_OR_RETURN(p.floor, DecodeInt64Row(value));
+      SPOOL_ASSIGN_OR_RETURN(FloorRow f, DecodeFloorRow(value));
+      p.floor = f.floor;
+      if (f.mark.has_value()) {
+        p.mark = f.mark;
+        p.mark_deadline_ms = f.mark_deadline_ms;
+      }
       break;
     }
-    case kSubRowMark: {
+    case kSubRowMark: {  // an earlier build's (replaced when loaded)
       int64_t mark = 0;
       SPOOL_RETURN_IF_ERROR(DecodeMarkRow(value, &mark, &p.mark_deadline_ms));
       p.mark = mark;

@@ -100,6 +100,26 @@ TEST(SubscriptionCodecTest, ValuesRoundTripAndRefuseBadVersions) {
               HasSubstr("truncated"));
 }
 
+// The floor row carries the delivery mark; a row of the floor alone (a new
+// subscription's, or an earlier build's) decodes with no mark.
+TEST(SubscriptionCodecTest, FloorRowsWithAndWithoutTheMark) {
+  auto both = DecodeFloorRow(EncodeFloorRow(40, 57, 1700000030000));
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->floor, 40);
+  EXPECT_EQ(both->mark, 57);
+  EXPECT_EQ(both->mark_deadline_ms, 1700000030000);
+  auto alone = DecodeFloorRow(EncodeInt64Row(40));
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ(alone->floor, 40);
+  EXPECT_EQ(alone->mark, std::nullopt);
+  // An earlier build reads the floor and ignores the rest.
+  EXPECT_EQ(*DecodeInt64Row(EncodeFloorRow(40, 57, 0)), 40);
+  std::string cut = EncodeFloorRow(40, 57, 0);
+  cut.resize(cut.size() - 1);
+  EXPECT_THAT(DecodeFloorRow(cut).status().message(),
+              HasSubstr("truncated at field deadline_ms"));
+}
+
 TEST(SubscriptionCodecTest, SubscriptionRecordRoundTrips) {
   StoredSubscription s;
   s.topic = "jobs";

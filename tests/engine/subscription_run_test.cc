@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "engine/subscription_codec.h"
 #include "engine/subscription_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tables/table_store.h"
 
 namespace spool {
 namespace {
@@ -57,6 +59,15 @@ class LeaseRunTest : public testing_util::SubscriptionTestBase {
     }
     return subs().Ack("jobs", "w", ds);
   }
+
+  static constexpr char kTablesPath[] = "/disk0/spool/spool-tables";
+
+  // Subscription "w" on a new topic "jobs" of 30 records: all 30 handed
+  // out in one run, then offsets 0, 5, 6 and 29 acked.
+  void HandOutARunAndAckSome();
+  // After a restart: the run's other records are still leased, and come
+  // back (attempt 2) once lease and backoff have passed.
+  void ExpectTheRunStillLeasedThenRedelivered();
 
   static SubscriptionConfig Config() {
     SubscriptionConfig c;
@@ -171,14 +182,69 @@ TEST_F(LeaseRunTest, AnExpiredRunOnItsLastDeliveryIsDeadLettered) {
 }
 
 TEST_F(LeaseRunTest, CleanRestartResumesTheRunsLease) {
+  ASSERT_NO_FATAL_FAILURE(HandOutARunAndAckSome());
+  Reopen();
+  ExpectTheRunStillLeasedThenRedelivered();
+}
+
+// Rows an earlier build wrote: the delivery mark in a row of its own, the
+// floor row holding the floor alone. Loading them keeps the run's lease and
+// attempt count, and moves the mark into the floor row.
+TEST_F(LeaseRunTest, AnEarlierBuildsMarkRowIsReadAndReplaced) {
+  ASSERT_NO_FATAL_FAILURE(HandOutARunAndAckSome());
+  ASSERT_TRUE(engine_->Close().ok());
+  engine_.reset();
+  const std::string prefix = SubscriptionPrefix("jobs", "w");
+  const std::string floor_key = SubRowKey(prefix, kSubRowFloor, 0);
+  const std::string mark_key = SubRowKey(prefix, kSubRowMark, 0);
+  {
+    auto tables = TableStore::Open({.fs = &fs_, .path = kTablesPath});
+    ASSERT_TRUE(tables.ok()) << tables.status();
+    auto value = (*tables)->Get(Table::kSubscriptions, floor_key);
+    ASSERT_TRUE(value.ok() && value->has_value());
+    auto row = DecodeFloorRow(**value);
+    ASSERT_TRUE(row.ok()) << row.status();
+    ASSERT_EQ(row->floor, 1);
+    ASSERT_EQ(row->mark, 30);
+    TableStore::Batch old;
+    old.Put(Table::kSubscriptions, floor_key, EncodeInt64Row(row->floor));
+    old.Put(Table::kSubscriptions, mark_key,
+            EncodeMarkRow(*row->mark, row->mark_deadline_ms));
+    ASSERT_TRUE((*tables)->Write(old, /*sync=*/true).ok());
+    ASSERT_TRUE((*tables)->Close().ok());
+  }
+  Open();
+  ASSERT_TRUE(engine_->Close().ok());
+  engine_.reset();
+  {
+    auto tables = TableStore::Open({.fs = &fs_, .path = kTablesPath});
+    ASSERT_TRUE(tables.ok()) << tables.status();
+    auto mark = (*tables)->Get(Table::kSubscriptions, mark_key);
+    ASSERT_TRUE(mark.ok());
+    EXPECT_EQ(*mark, std::nullopt);
+    auto value = (*tables)->Get(Table::kSubscriptions, floor_key);
+    ASSERT_TRUE(value.ok() && value->has_value());
+    auto row = DecodeFloorRow(**value);
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_EQ(row->floor, 1);
+    EXPECT_EQ(row->mark, 30);
+    ASSERT_TRUE((*tables)->Close().ok());
+  }
+  Open();
+  ExpectTheRunStillLeasedThenRedelivered();
+}
+
+void LeaseRunTest::HandOutARunAndAckSome() {
   CreateTopicWith("jobs", 1);
   Fill("jobs", 30);
   ASSERT_TRUE(subs().CreateSubscription("jobs", "w", Config()).ok());
   auto r = Get("jobs", "w", 30);
   ASSERT_EQ(r.size(), 30u);
   ASSERT_TRUE(AckOffsets(r, {0, 5, 6, 29}).ok());
-  Reopen();
-  // Still leased (the delivery mark row stands for the run).
+}
+
+void LeaseRunTest::ExpectTheRunStillLeasedThenRedelivered() {
+  // Still leased (the delivery mark stands for the run).
   EXPECT_THAT(Get("jobs", "w", 30), IsEmpty());
   clock_.Advance(absl::Seconds(12));  // lease (10 s) and backoff (2 s)
   auto again = Get("jobs", "w", 30);

@@ -53,6 +53,9 @@ class RowReader {
     pos_ += bytes;
     return v;
   }
+  // Bytes after the fields read so far (later fields, or ones a later
+  // build added).
+  bool more() const { return pos_ < data_.size(); }
   absl::StatusOr<std::string> String(std::string_view field) {
     SPOOL_ASSIGN_OR_RETURN(uint64_t n, Fixed(2, field));
     if (data_.size() - pos_ < n) {
@@ -319,6 +322,29 @@ absl::StatusOr<int32_t> DecodeInt32Row(std::string_view value) {
   SPOOL_RETURN_IF_ERROR(r.Version());
   SPOOL_ASSIGN_OR_RETURN(uint64_t v, r.Fixed(4, "value"));
   return static_cast<int32_t>(static_cast<uint32_t>(v));
+}
+
+std::string EncodeFloorRow(int64_t floor, int64_t mark, int64_t deadline_ms) {
+  std::string out(1, static_cast<char>(kRowVersion));
+  PutFixed64BE(&out, static_cast<uint64_t>(floor));
+  PutFixed64BE(&out, static_cast<uint64_t>(mark));
+  PutFixed64BE(&out, static_cast<uint64_t>(deadline_ms));
+  return out;
+}
+
+absl::StatusOr<FloorRow> DecodeFloorRow(std::string_view value) {
+  RowReader r(value, "subscriptions ack floor row");
+  SPOOL_RETURN_IF_ERROR(r.Version());
+  FloorRow row;
+  SPOOL_ASSIGN_OR_RETURN(uint64_t f, r.Fixed(8, "floor"));
+  row.floor = static_cast<int64_t>(f);
+  if (r.more()) {
+    SPOOL_ASSIGN_OR_RETURN(uint64_t m, r.Fixed(8, "mark"));
+    SPOOL_ASSIGN_OR_RETURN(uint64_t d, r.Fixed(8, "deadline_ms"));
+    row.mark = static_cast<int64_t>(m);
+    row.mark_deadline_ms = static_cast<int64_t>(d);
+  }
+  return row;
 }
 
 std::string EncodeMarkRow(int64_t mark, int64_t deadline_ms) {

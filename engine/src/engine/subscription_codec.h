@@ -9,6 +9,7 @@
 #define SPOOL_ENGINE_SUBSCRIPTION_CODEC_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,7 +71,20 @@ absl::StatusOr<int64_t> DecodeInt64Row(std::string_view value);
 std::string EncodeInt32Row(int32_t value);
 absl::StatusOr<int32_t> DecodeInt32Row(std::string_view value);
 
-// The delivery mark row: version, int64 mark, int64 deadline_ms.
+// The ack floor row: version, int64 floor, then (written since the
+// delivery mark moved into it) int64 mark, int64 deadline_ms. A row of
+// the floor alone (a new subscription's, or written by an earlier build)
+// has no mark.
+struct FloorRow {
+  int64_t floor = 0;
+  std::optional<int64_t> mark;
+  int64_t mark_deadline_ms = 0;
+};
+std::string EncodeFloorRow(int64_t floor, int64_t mark, int64_t deadline_ms);
+absl::StatusOr<FloorRow> DecodeFloorRow(std::string_view value);
+
+// The delivery mark row of earlier builds (now part of the floor row; read
+// when loading, then replaced): version, int64 mark, int64 deadline_ms.
 std::string EncodeMarkRow(int64_t mark, int64_t deadline_ms);
 absl::Status DecodeMarkRow(std::string_view value, int64_t* mark,
                            int64_t* deadline_ms);

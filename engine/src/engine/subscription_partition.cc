@@ -40,23 +40,21 @@ void PartitionQueue::LoadIntent(int64_t offset, IntentRow row) {
   stored_intents_[offset] = std::move(row);
 }
 
-void PartitionQueue::LoadMark(int64_t mark, int64_t deadline_ms) {
+void PartitionQueue::LoadMark(int64_t mark, int64_t deadline_ms, bool rewrite) {
   stored_mark_ = {mark, absl::FromUnixMillis(deadline_ms)};
   mark_ = std::max(mark_, mark);
   mark_deadline_ = absl::FromUnixMillis(deadline_ms);
+  mark_dirty_ |= rewrite;
 }
 
 void PartitionQueue::FlushRows(TableStore::Batch* batch) {
-  if (floor_dirty_) {
-    batch->Put(Table::kSubscriptions,
-               SubRowKey(prefix_, kSubRowFloor, partition_),
-               EncodeInt64Row(floor_));
+  // One row for both (an ack riding on a Receive moves both): one
+  // memtable insert per call and partition instead of two.
+  if (floor_dirty_ || mark_dirty_) {
+    batch->Put(
+        Table::kSubscriptions, SubRowKey(prefix_, kSubRowFloor, partition_),
+        EncodeFloorRow(floor_, mark_, absl::ToUnixMillis(mark_deadline_)));
     floor_dirty_ = false;
-  }
-  if (mark_dirty_) {
-    batch->Put(Table::kSubscriptions,
-               SubRowKey(prefix_, kSubRowMark, partition_),
-               EncodeMarkRow(mark_, absl::ToUnixMillis(mark_deadline_)));
     mark_dirty_ = false;
   }
 }

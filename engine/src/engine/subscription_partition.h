@@ -112,9 +112,11 @@ class PartitionQueue {
   void LoadRange(int64_t start, int64_t end);
   void LoadDelivery(int64_t offset, DeliveryRow row);
   void LoadIntent(int64_t offset, IntentRow row);
-  // The delivery mark row: offsets below `mark` without a delivery row
-  // were delivered once, leased until at most `deadline_ms`.
-  void LoadMark(int64_t mark, int64_t deadline_ms);
+  // The delivery mark (of the floor row): offsets below `mark` without a
+  // delivery row were delivered once, leased until at most `deadline_ms`.
+  // `rewrite`: it came from a mark row of an earlier build, which the
+  // caller deletes; the next FlushRows writes it into the floor row.
+  void LoadMark(int64_t mark, int64_t deadline_ms, bool rewrite = false);
   // Merges overlapping stored ranges and deletes rows that are below the
   // floor or redundant. State at or past `log_end` (the partition's log end
   // now) is dropped: it is about records the log no longer has (a power

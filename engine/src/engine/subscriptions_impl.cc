@@ -73,11 +73,11 @@ absl::StatusOr<SubscriptionsImpl::SubPtr> SubscriptionsImpl::LoadSub(
         tables_->DeletePrefix(Table::kSubscriptions, prefix, /*sync=*/false));
     return SubPtr();
   }
-  std::map<int32_t, int64_t> floors;
+  std::map<int32_t, FloorRow> floors;
   for (const auto& [key, value] : rows) {
     SPOOL_ASSIGN_OR_RETURN(DecodedSubRowKey k, DecodeSubRowKey(prefix, key));
     if (k.kind == kSubRowFloor) {
-      SPOOL_ASSIGN_OR_RETURN(floors[k.partition], DecodeInt64Row(value));
+      SPOOL_ASSIGN_OR_RETURN(floors[k.partition], DecodeFloorRow(value));
     }
   }
   SPOOL_ASSIGN_OR_RETURN(SubPtr sub, NewSub(std::move(*stored)));
@@ -87,7 +87,7 @@ absl::StatusOr<SubscriptionsImpl::SubPtr> SubscriptionsImpl::LoadSub(
   for (int32_t p = 0; p < count; ++p) {
     int64_t floor;
     if (auto it = floors.find(p); it != floors.end()) {
-      floor = it->second;
+      floor = it->second.floor;
     } else {
       SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o,
                              engine_->Offsets({sub->stored.topic, p}));
@@ -95,6 +95,7 @@ absl::StatusOr<SubscriptionsImpl::SubPtr> SubscriptionsImpl::LoadSub(
     }
     parts.push_back(NewPart(*sub, p, floor));
   }
+  TableStore::Batch cleanup;
   for (const auto& [key, value] : rows) {
     SPOOL_ASSIGN_OR_RETURN(DecodedSubRowKey k, DecodeSubRowKey(prefix, key));
     if (k.partition < 0 || k.partition >= count || k.kind == kSubRowSequence) {
@@ -102,22 +103,27 @@ absl::StatusOr<SubscriptionsImpl::SubPtr> SubscriptionsImpl::LoadSub(
     }
     Part& part = *parts[k.partition];
     MutexLock lock(&part.mu);
-    if (k.kind == kSubRowRange) {
+    if (k.kind == kSubRowFloor) {
+      const FloorRow& f = floors[k.partition];
+      if (f.mark.has_value()) part.queue.LoadMark(*f.mark, f.mark_deadline_ms);
+    } else if (k.kind == kSubRowRange) {
       SPOOL_ASSIGN_OR_RETURN(int64_t end, DecodeInt64Row(value));
       part.queue.LoadRange(k.offset, end);
     } else if (k.kind == kSubRowDelivery) {
       SPOOL_ASSIGN_OR_RETURN(DeliveryRow row, DecodeDeliveryRow(value));
       part.queue.LoadDelivery(k.offset, std::move(row));
     } else if (k.kind == kSubRowMark) {
+      // An earlier build's own row for the mark: moved into the floor row
+      // (in the same write as this delete).
       int64_t mark = 0, deadline_ms = 0;
       SPOOL_RETURN_IF_ERROR(DecodeMarkRow(value, &mark, &deadline_ms));
-      part.queue.LoadMark(mark, deadline_ms);
+      part.queue.LoadMark(mark, deadline_ms, /*rewrite=*/true);
+      cleanup.Delete(Table::kSubscriptions, key);
     } else if (k.kind == kSubRowIntent) {
       SPOOL_ASSIGN_OR_RETURN(IntentRow row, DecodeIntentRow(value));
       part.queue.LoadIntent(k.offset, std::move(row));
     }
   }
-  TableStore::Batch cleanup;
   for (int32_t p = 0; p < count; ++p) {
     SPOOL_ASSIGN_OR_RETURN(PartitionOffsets o,
                            engine_->Offsets({sub->stored.topic, p}));
