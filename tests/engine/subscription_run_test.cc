@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "engine/subscription_codec.h"
 #include "engine/subscription_test_util.h"
 #include "gmock/gmock.h"
@@ -377,6 +378,76 @@ TEST_F(LeaseRunTest, RunsResumeInsideCompressedBatches) {
     }
   }
   EXPECT_EQ(next, 75);
+}
+
+// Offsets that compaction removed are gaps inside a run: no bit and no
+// timestamp of their own. Acks, the oldest-unacked age and lease expiry
+// see exactly the records that are there.
+TEST_F(LeaseRunTest, ARunOverACompactedLogSkipsItsGaps) {
+  ASSERT_TRUE(engine_->Close().ok());
+  engine_.reset();
+  EngineOptions o = Options();
+  o.cleaner_threads = 0;  // compacted below, when the test says
+  Open(o);
+  TopicConfig c;
+  c.partitions = 1;
+  c.segment_bytes = 4096;
+  c.segment_index_bytes = 4096;
+  c.index_interval_bytes = 256;
+  c.max_batch_bytes = 2048;
+  c.cleanup_policy = CleanupPolicy::kCompact;
+  ASSERT_TRUE(engine_->CreateTopic("jobs", c).ok());
+  // Every fifth record has a key of its own; the others overwrite three
+  // keys, so compaction leaves gaps of up to 4 offsets. One second apart.
+  for (int i = 0; i < 400; ++i) {
+    const std::string key =
+        i % 5 == 0 ? "own-" + std::to_string(i) : "k" + std::to_string(i % 3);
+    ASSERT_TRUE(engine_
+                    ->Produce("jobs", {.key = key, .value = std::to_string(i)},
+                              {.partition = 0})
+                    .ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  auto compacted = engine_->Compact({"jobs", 0});
+  ASSERT_TRUE(compacted.ok()) << compacted.status();
+  ASSERT_GT(compacted->records_removed, 200);
+  std::vector<int64_t> there;  // offsets the log still has
+  for (int64_t next = 0;;) {
+    auto f = engine_->Fetch({"jobs", 0}, next);
+    ASSERT_TRUE(f.ok()) << f.status();
+    if (f->batches.empty()) break;
+    ASSERT_TRUE(f->ForEachRecord([&](const RecordView& r) {
+                   there.push_back(r.offset);
+                   return true;
+                 }).ok());
+    next = f->next_offset;
+  }
+  ASSERT_GT(there.back() + 1 - static_cast<int64_t>(there.size()), 200);
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", Config()).ok());
+  auto r = Get("jobs", "w", 500);
+  ASSERT_EQ(Offsets(r), there);
+  // Acked: the first 10 records, then all but every seventh.
+  std::set<int64_t> acked;
+  std::vector<int64_t> unacked;
+  for (size_t k = 0; k < r.size(); ++k) {
+    if (k < 10 || k % 7 != 0) {
+      acked.insert(r[k].delivery.offset);
+    } else {
+      unacked.push_back(r[k].delivery.offset);
+    }
+  }
+  ASSERT_TRUE(AckOffsets(r, acked).ok());
+  const int64_t age_ms = clock_.NowMillis() - r[14].timestamp;  // k = 14
+  ASSERT_EQ(unacked.front(), r[14].delivery.offset);
+  EXPECT_THAT(engine_->Metrics(),
+              HasSubstr(absl::StrFormat(
+                  "spool_subscription_oldest_unacked_age_seconds{topic="
+                  "\"jobs\",subscription=\"w\"} %d\n",
+                  age_ms / 1000)));
+  clock_.Advance(absl::Seconds(12));  // lease (10 s) and backoff (2 s)
+  auto again = Get("jobs", "w", 500);
+  EXPECT_EQ(Offsets(again), unacked);
+  for (const auto& rec : again) EXPECT_EQ(rec.delivery.attempt, 2);
 }
 
 TEST_F(LeaseRunTest, OldestUnackedAgeCountsRecordsInRuns) {

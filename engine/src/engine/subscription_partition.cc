@@ -559,6 +559,24 @@ std::optional<absl::Time> PartitionQueue::NextTimer() {
 
 // --- Lease runs ---------------------------------------------------------
 
+namespace {
+
+// Sets bits [from, to) of `bits`, a word at a time, growing it to hold
+// them.
+void SetBits(std::vector<uint64_t>& bits, size_t from, size_t to) {
+  if (to <= from) return;
+  if (bits.size() < (to + 63) / 64) bits.resize((to + 63) / 64, 0);
+  while (from < to) {
+    const size_t b = from % 64;
+    const size_t n = std::min<size_t>(64 - b, to - from);
+    const uint64_t ones = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+    bits[from / 64] |= ones << b;
+    from += n;
+  }
+}
+
+}  // namespace
+
 PartitionQueue::Run* PartitionQueue::FindRun(int64_t offset) {
   if (runs_.empty() || offset < runs_.front().start ||
       offset >= runs_.back().end) {
@@ -680,6 +698,18 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
   const absl::Time deadline = now + lease;
   const std::shared_ptr<LogChunk> chunk = fresh_;
   Run* run = nullptr;
+  // The run's bits and timestamps are written in stretches: [set, next)
+  // are offsets (minus the run's start) handed out one after another whose
+  // bits are not set yet, `stamps` their timestamps not yet appended.
+  size_t set = 0, next = 0;
+  int64_t stamps[64];
+  size_t stamped = 0;
+  auto flush = [&] {
+    run->timestamps.insert(run->timestamps.end(), stamps, stamps + stamped);
+    stamped = 0;
+    SetBits(run->bits, set, next);
+    set = next;
+  };
   absl::Status status;
   // Plain: no stored row, not-before header or done range at or past the
   // cursor, so every record read is a first delivery with nothing to look
@@ -717,6 +747,7 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
         // Done already, or it needs state of its own: into the window.
         const RecordView copy = r;
         out->records.pop_back();
+        if (run != nullptr) flush();
         AddRecord(copy, encoded, chunk, now, batch);
         if (FreshReady()) continue;
         fresh_.reset();  // Fill reads on from the cursor
@@ -743,12 +774,19 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
       run = &runs_.back();
     }
     const size_t i = static_cast<size_t>(r.offset - run->start);
-    if (run->bits.size() <= i / 64) run->bits.resize(i / 64 + 1, 0);
-    run->bits[i / 64] |= uint64_t{1} << (i % 64);
-    // The run's timestamps by offset, -1 for a gap (written here, while the
-    // record is at hand: a pass over the batch afterwards re-reads it).
-    if (run->timestamps.size() < i) run->timestamps.resize(i, -1);
-    run->timestamps.push_back(r.timestamp);
+    if (i != next) {  // offsets skipped: a gap, timestamp -1
+      flush();
+      run->timestamps.resize(i, -1);
+      set = next = i;
+    }
+    // The timestamp is kept while the record is at hand (a pass over the
+    // batch afterwards would read it again).
+    stamps[stamped++] = r.timestamp;
+    if (stamped == std::size(stamps)) {
+      run->timestamps.insert(run->timestamps.end(), stamps, stamps + stamped);
+      stamped = 0;
+    }
+    ++next;
     run->end = r.offset + 1;
     ++run->pending;
     ++run_pending_;
@@ -760,6 +798,7 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
     --n;
   }
   if (run != nullptr) {
+    flush();
     if (out->holds.empty() || out->holds.back().get() != chunk.get()) {
       out->holds.push_back(chunk);
     }
