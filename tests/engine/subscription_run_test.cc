@@ -450,6 +450,30 @@ TEST_F(LeaseRunTest, ARunOverACompactedLogSkipsItsGaps) {
   for (const auto& rec : again) EXPECT_EQ(rec.delivery.attempt, 2);
 }
 
+// Runs acked before their deadline leave stale timers behind the timer of
+// an older run still pending; they are dropped in one sweep once they
+// outnumber the runs by 1,024. The sweep keeps the timers of runs still
+// pending, whose records must come back when their lease runs out.
+TEST_F(LeaseRunTest, DroppingStaleRunTimersKeepsTheLiveRunsTimers) {
+  CreateTopicWith("jobs", 1);
+  constexpr int kRuns = 1100;
+  for (int i = 0; i < kRuns + 1; ++i) Fill("jobs", 16);
+  ASSERT_TRUE(subs().CreateSubscription("jobs", "w", Config()).ok());
+  auto held = Get("jobs", "w", 16);  // not acked
+  ASSERT_EQ(Offsets(held), Range(0, 16));
+  for (int i = 0; i < kRuns; ++i) {
+    auto r = Get("jobs", "w", 16);
+    ASSERT_EQ(r.size(), 16u);
+    std::vector<Delivery> ds;
+    for (const auto& rec : r) ds.push_back(rec.delivery);
+    ASSERT_TRUE(subs().Ack("jobs", "w", ds, {.sync = false}).ok());
+  }
+  clock_.Advance(absl::Seconds(12));  // lease (10 s) and backoff (2 s)
+  auto again = Get("jobs", "w", 16);
+  EXPECT_EQ(Offsets(again), Offsets(held));
+  for (const auto& rec : again) EXPECT_EQ(rec.delivery.attempt, 2);
+}
+
 TEST_F(LeaseRunTest, OldestUnackedAgeCountsRecordsInRuns) {
   CreateTopicWith("jobs", 1);
   Fill("jobs", 20);

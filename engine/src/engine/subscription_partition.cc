@@ -757,6 +757,9 @@ absl::Status PartitionQueue::TakeFresh(int n, absl::Time now,
     if (run == nullptr) {
       Run& added = runs_.emplace_back();
       added.start = r.offset;
+      // (Set before the sweep of stale timers below: FindRun looks for
+      // offsets below the last run's end.)
+      added.end = r.offset + 1;
       added.deadline = deadline;
       // Room for the records asked for, up to a bound: a run lives until
       // its records are done, and a long poll may ask for 100,000.
