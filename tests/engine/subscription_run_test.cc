@@ -6,6 +6,7 @@
 // and retain records inside them.
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,6 +63,32 @@ class LeaseRunTest : public testing_util::SubscriptionTestBase {
   }
 
   static constexpr char kTablesPath[] = "/disk0/spool/spool-tables";
+
+  // Closes the engine and calls fn with its tables opened alone (the
+  // engine stays closed: Open() it again).
+  void WithTablesOnly(const std::function<void(TableStore&)>& fn) {
+    ASSERT_TRUE(engine_->Close().ok());
+    engine_.reset();
+    auto tables = TableStore::Open({.fs = &fs_, .path = kTablesPath});
+    ASSERT_TRUE(tables.ok()) << tables.status();
+    fn(**tables);
+    ASSERT_TRUE((*tables)->Close().ok());
+  }
+  static std::string FloorKey() {
+    return SubRowKey(SubscriptionPrefix("jobs", "w"), kSubRowFloor, 0);
+  }
+  static std::string MarkKey() {
+    return SubRowKey(SubscriptionPrefix("jobs", "w"), kSubRowMark, 0);
+  }
+  // The floor row of subscription "w" on "jobs", partition 0.
+  static FloorRow FloorRowIn(const TableStore& tables) {
+    auto value = tables.Get(Table::kSubscriptions, FloorKey());
+    EXPECT_TRUE(value.ok() && value->has_value());
+    if (!value.ok() || !value->has_value()) return {};
+    auto row = DecodeFloorRow(**value);
+    EXPECT_TRUE(row.ok()) << row.status();
+    return row.ok() ? *row : FloorRow{};
+  }
 
   // Subscription "w" on a new topic "jobs" of 30 records: all 30 handed
   // out in one run, then offsets 0, 5, 6 and 29 acked.
@@ -193,46 +220,50 @@ TEST_F(LeaseRunTest, CleanRestartResumesTheRunsLease) {
 // attempt count, and moves the mark into the floor row.
 TEST_F(LeaseRunTest, AnEarlierBuildsMarkRowIsReadAndReplaced) {
   ASSERT_NO_FATAL_FAILURE(HandOutARunAndAckSome());
-  ASSERT_TRUE(engine_->Close().ok());
-  engine_.reset();
-  const std::string prefix = SubscriptionPrefix("jobs", "w");
-  const std::string floor_key = SubRowKey(prefix, kSubRowFloor, 0);
-  const std::string mark_key = SubRowKey(prefix, kSubRowMark, 0);
-  {
-    auto tables = TableStore::Open({.fs = &fs_, .path = kTablesPath});
-    ASSERT_TRUE(tables.ok()) << tables.status();
-    auto value = (*tables)->Get(Table::kSubscriptions, floor_key);
-    ASSERT_TRUE(value.ok() && value->has_value());
-    auto row = DecodeFloorRow(**value);
-    ASSERT_TRUE(row.ok()) << row.status();
-    ASSERT_EQ(row->floor, 1);
-    ASSERT_EQ(row->mark, 30);
+  ASSERT_NO_FATAL_FAILURE(WithTablesOnly([&](TableStore& tables) {
+    const FloorRow row = FloorRowIn(tables);
+    ASSERT_EQ(row.floor, 1);
+    ASSERT_EQ(row.mark, 30);
     TableStore::Batch old;
-    old.Put(Table::kSubscriptions, floor_key, EncodeInt64Row(row->floor));
-    old.Put(Table::kSubscriptions, mark_key,
-            EncodeMarkRow(*row->mark, row->mark_deadline_ms));
-    ASSERT_TRUE((*tables)->Write(old, /*sync=*/true).ok());
-    ASSERT_TRUE((*tables)->Close().ok());
-  }
+    old.Put(Table::kSubscriptions, FloorKey(), EncodeInt64Row(row.floor));
+    old.Put(Table::kSubscriptions, MarkKey(),
+            EncodeMarkRow(*row.mark, row.mark_deadline_ms));
+    ASSERT_TRUE(tables.Write(old, /*sync=*/true).ok());
+  }));
   Open();
-  ASSERT_TRUE(engine_->Close().ok());
-  engine_.reset();
-  {
-    auto tables = TableStore::Open({.fs = &fs_, .path = kTablesPath});
-    ASSERT_TRUE(tables.ok()) << tables.status();
-    auto mark = (*tables)->Get(Table::kSubscriptions, mark_key);
+  ASSERT_NO_FATAL_FAILURE(WithTablesOnly([&](TableStore& tables) {
+    auto mark = tables.Get(Table::kSubscriptions, MarkKey());
     ASSERT_TRUE(mark.ok());
     EXPECT_EQ(*mark, std::nullopt);
-    auto value = (*tables)->Get(Table::kSubscriptions, floor_key);
-    ASSERT_TRUE(value.ok() && value->has_value());
-    auto row = DecodeFloorRow(**value);
-    ASSERT_TRUE(row.ok()) << row.status();
-    EXPECT_EQ(row->floor, 1);
-    EXPECT_EQ(row->mark, 30);
-    ASSERT_TRUE((*tables)->Close().ok());
-  }
+    const FloorRow row = FloorRowIn(tables);
+    EXPECT_EQ(row.floor, 1);
+    EXPECT_EQ(row.mark, 30);
+  }));
   Open();
   ExpectTheRunStillLeasedThenRedelivered();
+}
+
+// A mark row is only written by an earlier build, so it is newer than the
+// mark a floor row holds (written before a downgrade): it replaces it.
+TEST_F(LeaseRunTest, AnEarlierBuildsMarkRowReplacesTheFloorRowsMark) {
+  ASSERT_NO_FATAL_FAILURE(HandOutARunAndAckSome());
+  ASSERT_NO_FATAL_FAILURE(WithTablesOnly([&](TableStore& tables) {
+    const FloorRow row = FloorRowIn(tables);
+    ASSERT_EQ(row.mark, 30);
+    ASSERT_TRUE(tables
+                    .Put(Table::kSubscriptions, MarkKey(),
+                         EncodeMarkRow(20, row.mark_deadline_ms),
+                         /*sync=*/true)
+                    .ok());
+  }));
+  Open();
+  ASSERT_NO_FATAL_FAILURE(WithTablesOnly(
+      [&](TableStore& tables) { EXPECT_EQ(FloorRowIn(tables).mark, 20); }));
+  Open();
+  // Offsets 20 to 28 count as never delivered (29 was acked).
+  auto r = Get("jobs", "w", 30);
+  EXPECT_EQ(Offsets(r), Range(20, 29));
+  for (const auto& rec : r) EXPECT_EQ(rec.delivery.attempt, 1);
 }
 
 void LeaseRunTest::HandOutARunAndAckSome() {
@@ -411,6 +442,17 @@ TEST_F(LeaseRunTest, ARunOverACompactedLogSkipsItsGaps) {
   auto compacted = engine_->Compact({"jobs", 0});
   ASSERT_TRUE(compacted.ok()) << compacted.status();
   ASSERT_GT(compacted->records_removed, 200);
+  // Then 100 offsets without a gap (more than a word of run bits).
+  const int64_t tail = LogEnd({"jobs", 0});
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(
+        engine_
+            ->Produce("jobs",
+                      {.key = "tail-" + std::to_string(i), .value = "t"},
+                      {.partition = 0})
+            .ok());
+    clock_.Advance(absl::Seconds(1));
+  }
   std::vector<int64_t> there;  // offsets the log still has
   for (int64_t next = 0;;) {
     auto f = engine_->Fetch({"jobs", 0}, next);
@@ -437,13 +479,32 @@ TEST_F(LeaseRunTest, ARunOverACompactedLogSkipsItsGaps) {
     }
   }
   ASSERT_TRUE(AckOffsets(r, acked).ok());
-  const int64_t age_ms = clock_.NowMillis() - r[14].timestamp;  // k = 14
-  ASSERT_EQ(unacked.front(), r[14].delivery.offset);
-  EXPECT_THAT(engine_->Metrics(),
-              HasSubstr(absl::StrFormat(
-                  "spool_subscription_oldest_unacked_age_seconds{topic="
-                  "\"jobs\",subscription=\"w\"} %d\n",
-                  age_ms / 1000)));
+  // The oldest unacked record's timestamp is the run's: in seconds, each
+  // record's own.
+  auto expect_oldest = [&](size_t k) {
+    ASSERT_EQ(unacked.front(), r[k].delivery.offset);
+    const int64_t age_ms = clock_.NowMillis() - r[k].timestamp;
+    EXPECT_THAT(engine_->Metrics(),
+                HasSubstr(absl::StrFormat(
+                    "spool_subscription_oldest_unacked_age_seconds{topic="
+                    "\"jobs\",subscription=\"w\"} %d\n",
+                    age_ms / 1000)));
+  };
+  expect_oldest(14);
+  // Then 30 and 70 records into the stretch without gaps (in and past its
+  // first 64).
+  for (int64_t into : {30, 70}) {
+    size_t k = 0;
+    while (r[k].delivery.offset < tail + into) ++k;
+    std::set<int64_t> more;
+    while (unacked.front() < r[k].delivery.offset) {
+      more.insert(unacked.front());
+      unacked.erase(unacked.begin());
+    }
+    ASSERT_TRUE(AckOffsets(r, more).ok());
+    while (r[k].delivery.offset != unacked.front()) ++k;
+    expect_oldest(k);
+  }
   clock_.Advance(absl::Seconds(12));  // lease (10 s) and backoff (2 s)
   auto again = Get("jobs", "w", 500);
   EXPECT_EQ(Offsets(again), unacked);

@@ -4,6 +4,7 @@
 // a power loss at every step of the segment swap.
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -493,6 +494,11 @@ TEST_F(CompactionTest, ConcurrentReadersOfReplacedSegmentsKeepReading) {
     AppendRandom(40, 20, rng);
     auto st = log_->Compact(clock_.Now(), Rules());
     ASSERT_TRUE(st.ok()) << st.status();
+  }
+  // On a busy machine the compactions may all be over before the reader
+  // has finished one read: let it finish one.
+  for (int i = 0; i < 1000 && reads.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   done.store(true);
   reader.join();

@@ -312,7 +312,7 @@ TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchGoOnWhereTheyStopped) {
   std::vector<size_t> starts;  // of each batch in `all`
   size_t largest = 0;
   for (int i = 0; i < 60; ++i) {
-    const int value_bytes = i % 5 == 0 ? 2500 : 60;  // ~10 KB or ~300 B
+    const int value_bytes = i % 5 == 0 ? 2500 : 60;  // 2.5-10 KB or ~300 B
     std::string b = MakeBatch(1 + i % 4, value_bytes, 1000 + i, 500 + i);
     absl::StatusOr<LogAppendResult> r = log->Append(b);
     ASSERT_TRUE(r.ok()) << r.status();

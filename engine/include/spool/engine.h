@@ -137,10 +137,12 @@ struct FetchOptions {
   // Return file regions only (for sendfile); `data`/`batches` stay empty.
   bool zero_copy = false;
   // End the read at a batch start that the partition's offset index knows
-  // (about one every 4 KiB of log): up to about 4 KiB less than fits in
-  // max_bytes, but nothing is read past the last whole batch, so a
-  // consumer reading on from next_offset copies each byte once. Without
-  // it, max_bytes are read and the cut-off batch at the end is dropped.
+  // (one about every index_interval_bytes of log): up to about an index
+  // interval and one batch less than fits in max_bytes, but nothing is
+  // read past the last whole batch, so a consumer reading on from
+  // next_offset copies each byte once. Without it, max_bytes are read and
+  // the cut-off batch at the end is dropped. (Ignored with zero_copy,
+  // which reads no records.)
   bool end_at_indexed_batch = false;
 };
 

@@ -42,7 +42,10 @@ void PartitionQueue::LoadIntent(int64_t offset, IntentRow row) {
 
 void PartitionQueue::LoadMark(int64_t mark, int64_t deadline_ms, bool rewrite) {
   stored_mark_ = {mark, absl::FromUnixMillis(deadline_ms)};
-  mark_ = std::max(mark_, mark);
+  // A mark row is loaded after the floor row (keys sort so), and only an
+  // earlier build writes one: it is newer than a mark in the floor row,
+  // which that build left as it was (upgraded, downgraded, upgraded).
+  mark_ = rewrite ? std::max(floor_, mark) : std::max(mark_, mark);
   mark_deadline_ = absl::FromUnixMillis(deadline_ms);
   mark_dirty_ |= rewrite;
 }

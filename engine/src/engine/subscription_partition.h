@@ -115,7 +115,8 @@ class PartitionQueue {
   // The delivery mark (of the floor row): offsets below `mark` without a
   // delivery row were delivered once, leased until at most `deadline_ms`.
   // `rewrite`: it came from a mark row of an earlier build, which the
-  // caller deletes; the next FlushRows writes it into the floor row.
+  // caller deletes; it replaces a mark loaded from the floor row, and the
+  // next FlushRows writes it there.
   void LoadMark(int64_t mark, int64_t deadline_ms, bool rewrite = false);
   // Merges overlapping stored ranges and deletes rows that are below the
   // floor or redundant. State at or past `log_end` (the partition's log end

@@ -85,7 +85,7 @@ struct LogReadOptions {
   // Reading into memory (ReadBatches), end at a batch start the offset
   // index knows below max_bytes, instead of reading up to max_bytes and
   // dropping the cut-off batch at the end (which the next read copies
-  // again). Returns up to about an index interval less.
+  // again). Returns up to about an index interval and a batch less.
   bool end_at_indexed_batch = false;
 };
 
