@@ -58,14 +58,20 @@ class GroupTestBase : public ::testing::Test {
 
   ConsumerGroups& groups() { return engine_->groups(); }
 
-  void CreateTopic(const std::string& name, int partitions) {
+  // Small segments (4 KiB), an index entry every 256 bytes, batches up
+  // to 2 KiB.
+  static TopicConfig SmallTopic(int partitions) {
     TopicConfig c;
     c.partitions = partitions;
     c.segment_bytes = 4096;
     c.segment_index_bytes = 4096;
     c.index_interval_bytes = 256;
     c.max_batch_bytes = 2048;
-    ASSERT_TRUE(engine_->CreateTopic(name, c).ok());
+    return c;
+  }
+
+  void CreateTopic(const std::string& name, int partitions) {
+    ASSERT_TRUE(engine_->CreateTopic(name, SmallTopic(partitions)).ok());
   }
 
   // Appends `n` records (one batch each) to a partition.

@@ -21,12 +21,7 @@ using ::testing::HasSubstr;
 class RetentionCompactionTest : public testing_util::GroupTestBase {
  protected:
   TopicConfig Small(CleanupPolicy policy) {
-    TopicConfig c;
-    c.partitions = 1;
-    c.segment_bytes = 4096;
-    c.segment_index_bytes = 4096;
-    c.index_interval_bytes = 256;
-    c.max_batch_bytes = 2048;
+    TopicConfig c = SmallTopic(1);
     c.cleanup_policy = policy;
     c.retention = absl::InfiniteDuration();
     return c;

@@ -420,12 +420,7 @@ TEST_F(LeaseRunTest, ARunOverACompactedLogSkipsItsGaps) {
   EngineOptions o = Options();
   o.cleaner_threads = 0;  // compacted below, when the test says
   Open(o);
-  TopicConfig c;
-  c.partitions = 1;
-  c.segment_bytes = 4096;
-  c.segment_index_bytes = 4096;
-  c.index_interval_bytes = 256;
-  c.max_batch_bytes = 2048;
+  TopicConfig c = SmallTopic(1);
   c.cleanup_policy = CleanupPolicy::kCompact;
   ASSERT_TRUE(engine_->CreateTopic("jobs", c).ok());
   // Every fifth record has a key of its own; the others overwrite three
