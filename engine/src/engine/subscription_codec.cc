@@ -324,11 +324,28 @@ absl::StatusOr<int32_t> DecodeInt32Row(std::string_view value) {
   return static_cast<int32_t>(static_cast<uint32_t>(v));
 }
 
+namespace {
+
+// The delivery mark's fields, as the floor row and the mark row of earlier
+// builds both hold them: int64 mark, int64 deadline_ms.
+void PutMark(std::string* out, int64_t mark, int64_t deadline_ms) {
+  PutFixed64BE(out, static_cast<uint64_t>(mark));
+  PutFixed64BE(out, static_cast<uint64_t>(deadline_ms));
+}
+
+absl::Status ReadMark(RowReader& r, int64_t* mark, int64_t* deadline_ms) {
+  SPOOL_ASSIGN_OR_RETURN(uint64_t m, r.Fixed(8, "mark"));
+  SPOOL_ASSIGN_OR_RETURN(uint64_t d, r.Fixed(8, "deadline_ms"));
+  *mark = static_cast<int64_t>(m);
+  *deadline_ms = static_cast<int64_t>(d);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 std::string EncodeFloorRow(int64_t floor, int64_t mark, int64_t deadline_ms) {
-  std::string out(1, static_cast<char>(kRowVersion));
-  PutFixed64BE(&out, static_cast<uint64_t>(floor));
-  PutFixed64BE(&out, static_cast<uint64_t>(mark));
-  PutFixed64BE(&out, static_cast<uint64_t>(deadline_ms));
+  std::string out = EncodeInt64Row(floor);
+  PutMark(&out, mark, deadline_ms);
   return out;
 }
 
@@ -339,18 +356,16 @@ absl::StatusOr<FloorRow> DecodeFloorRow(std::string_view value) {
   SPOOL_ASSIGN_OR_RETURN(uint64_t f, r.Fixed(8, "floor"));
   row.floor = static_cast<int64_t>(f);
   if (r.more()) {
-    SPOOL_ASSIGN_OR_RETURN(uint64_t m, r.Fixed(8, "mark"));
-    SPOOL_ASSIGN_OR_RETURN(uint64_t d, r.Fixed(8, "deadline_ms"));
-    row.mark = static_cast<int64_t>(m);
-    row.mark_deadline_ms = static_cast<int64_t>(d);
+    int64_t mark = 0;
+    SPOOL_RETURN_IF_ERROR(ReadMark(r, &mark, &row.mark_deadline_ms));
+    row.mark = mark;
   }
   return row;
 }
 
 std::string EncodeMarkRow(int64_t mark, int64_t deadline_ms) {
   std::string out(1, static_cast<char>(kRowVersion));
-  PutFixed64BE(&out, static_cast<uint64_t>(mark));
-  PutFixed64BE(&out, static_cast<uint64_t>(deadline_ms));
+  PutMark(&out, mark, deadline_ms);
   return out;
 }
 
@@ -358,11 +373,7 @@ absl::Status DecodeMarkRow(std::string_view value, int64_t* mark,
                            int64_t* deadline_ms) {
   RowReader r(value, "subscriptions delivery mark row");
   SPOOL_RETURN_IF_ERROR(r.Version());
-  SPOOL_ASSIGN_OR_RETURN(uint64_t m, r.Fixed(8, "mark"));
-  SPOOL_ASSIGN_OR_RETURN(uint64_t d, r.Fixed(8, "deadline_ms"));
-  *mark = static_cast<int64_t>(m);
-  *deadline_ms = static_cast<int64_t>(d);
-  return absl::OkStatus();
+  return ReadMark(r, mark, deadline_ms);
 }
 
 std::string EncodeDeliveryRow(const DeliveryRow& row) {

@@ -173,8 +173,8 @@ absl::StatusOr<LogReadResult> PartitionLog::ReadLocked(
     if (options.end_at_indexed_batch && data != nullptr && budget > 0 &&
         pos + static_cast<uint64_t>(budget) < limit) {
       // (A failed look reads as without it.)
-      absl::StatusOr<uint64_t> start =
-          seg.IndexedBatchStartAtOrBelow(pos + static_cast<uint64_t>(budget));
+      absl::StatusOr<uint32_t> start = seg.offset_index().PositionAtOrBelow(
+          pos + static_cast<uint64_t>(budget));
       if (start.ok() && *start > pos) end = *start;
     }
     HeaderWalker walker(

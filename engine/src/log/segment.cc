@@ -425,11 +425,6 @@ void Segment::RememberPosition(int64_t offset, uint64_t position,
   known_next_ = (known_next_ + 1) % kKnownPositions;
 }
 
-absl::StatusOr<uint64_t> Segment::IndexedBatchStartAtOrBelow(
-    uint64_t position) const {
-  return offset_index_.PositionAtOrBelow(position);
-}
-
 absl::StatusOr<uint64_t> Segment::FindPosition(int64_t target,
                                                uint64_t limit) const {
   {

@@ -119,11 +119,6 @@ class Segment {
   // further than `limit` bytes; `limit` if there is none. A position
   // remembered for `target` (RememberPosition) is returned without a look.
   absl::StatusOr<uint64_t> FindPosition(int64_t target, uint64_t limit) const;
-  // The largest batch start at or below `position` that the offset index
-  // knows (about an index interval and a batch below it at most), else 0.
-  // A hint for where a read of whole batches may end: a truncation may
-  // have moved batches since.
-  absl::StatusOr<uint64_t> IndexedBatchStartAtOrBelow(uint64_t position) const;
   // Tells FindPosition that the batch at `position` (or the next one
   // appended there) is the first whose last offset is >= `offset`: a read
   // that ended at `position` after the batch that holds offset - 1. A
