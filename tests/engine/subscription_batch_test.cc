@@ -100,6 +100,58 @@ TEST_F(SubscriptionBatchTest, HeldRecordsAreHandedOutWithoutReadingTheLog) {
             std::optional<std::string_view>("9"));
 }
 
+// Consumers that keep receiving copy each byte of the log once: a read
+// ends at a batch start (FetchOptions::end_at_indexed_batch), so the next
+// read does not copy again a batch cut off at the end of the last one.
+// Batches of 40 KB against 256 KiB reads: each read would cut one off.
+TEST_F(SubscriptionBatchTest, ConsumersCopyEachLogByteOnce) {
+  CreateTopicWith("big", 1);
+  constexpr int kBatches = 30, kPerBatch = 400;
+  const std::string value(100, 'v');
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<Record> batch(kPerBatch, Record{.value = value});
+    ASSERT_TRUE(engine_->ProduceBatch("big", batch, {.partition = 0}).ok());
+  }
+  ASSERT_TRUE(subs().CreateSubscription("big", "w", {}).ok());
+  // The log's segment files and what reads have copied out of them.
+  auto log_bytes = [&](bool read) {
+    uint64_t sum = 0;
+    for (const std::string& path : fs_.ListFiles()) {
+      if (!path.ends_with(".log") ||
+          path.find("/big-0/") == std::string::npos) {
+        continue;
+      }
+      absl::StatusOr<uint64_t> n = fs_.BytesRead(path);
+      if (!read) {
+        absl::StatusOr<FileInfo> info = fs_.Stat(path);
+        n = info.ok() ? absl::StatusOr<uint64_t>(info->size) : info.status();
+      }
+      EXPECT_TRUE(n.ok()) << path << ": " << n.status();
+      sum += n.value_or(0);
+    }
+    return sum;
+  };
+  const uint64_t size = log_bytes(/*read=*/false);
+  const uint64_t before = log_bytes(/*read=*/true);
+  ASSERT_GT(size, uint64_t{kBatches} * kPerBatch * 100);
+
+  int64_t received = 0;
+  std::vector<DeliveryRange> acks;
+  while (received < kBatches * kPerBatch) {
+    auto got = subs().ReceiveBatch("big", "w",
+                                   {.max_records = 1000, .ack_ranges = acks});
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_FALSE(got->empty()) << "after " << received;
+    received += static_cast<int64_t>(got->size());
+    acks = got->Ranges();
+  }
+  ASSERT_TRUE(subs().AckRanges("big", "w", acks).ok());
+  EXPECT_EQ(received, kBatches * kPerBatch);
+  const uint64_t copied = log_bytes(/*read=*/true) - before;
+  EXPECT_GE(copied, size);
+  EXPECT_LE(copied, size + size / 100) << "log bytes copied more than once";
+}
+
 // A batch keeps log bytes, not the segment files: it may outlive the
 // engine.
 TEST_F(SubscriptionBatchTest, ABatchHoldsNoFileOpen) {

@@ -403,6 +403,26 @@ TEST_F(FaultInjectionFileSystemTest, UnsyncedBytesTracksWritesUntilSync) {
                         absl::StatusCode::kInvalidArgument, "Is a directory"));
 }
 
+TEST_F(FaultInjectionFileSystemTest, BytesReadCountsWhatReadsReturned) {
+  auto a = Open("/d/a");
+  auto b = Open("/d/b");
+  ASSERT_TRUE(a->Write(0, "0123456789").ok());
+  char buf[16];
+  ASSERT_EQ(*a->Read(2, 4, buf), 4u);
+  ASSERT_EQ(*a->Read(8, 16, buf), 2u);  // only 2 bytes left
+  ASSERT_EQ(*a->Read(20, 4, buf), 0u);  // past the end
+  EXPECT_EQ(*fs_.BytesRead("/d/a"), 6u);
+  EXPECT_EQ(*fs_.BytesRead("/d/b"), 0u);
+  EXPECT_EQ(fs_.counters().bytes_read, 6u);
+  // Per file: kept across a rename, gone with the file.
+  ASSERT_TRUE(fs_.Rename("/d/a", "/d/c").ok());
+  EXPECT_EQ(*fs_.BytesRead("/d/c"), 6u);
+  EXPECT_TRUE(
+      HasStatus(fs_.BytesRead("/d/a"), absl::StatusCode::kNotFound, "/d/a"));
+  EXPECT_TRUE(HasStatus(fs_.BytesRead("/d"), absl::StatusCode::kInvalidArgument,
+                        "Is a directory"));
+}
+
 TEST_F(FaultInjectionFileSystemTest, SnapshotsShowCurrentAndDurableState) {
   ASSERT_TRUE(fs_.CreateDir("/d/sub").ok());
   auto file = Open("/d/sub/f");

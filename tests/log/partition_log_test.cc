@@ -368,6 +368,69 @@ TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchGoOnWhereTheyStopped) {
   EXPECT_TRUE(read == all);
 }
 
+// A truncation drops index entries and remembered read positions past
+// the new end; reads ending at an indexed batch read what was appended
+// after it, never the old batches' bytes or boundaries.
+TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchAfterATruncation) {
+  LogConfig config = SmallConfig();  // an index entry every 512 bytes
+  config.segment_bytes = 1 << 20;
+  config.max_batch_bytes = 16 * 1024;
+  auto log = OpenLog(config);
+  std::string all;
+  std::vector<int64_t> bases;
+  std::vector<size_t> starts;  // of each batch in `all`
+  auto append = [&](int i, int value_bytes) {
+    std::string b = MakeBatch(1 + i % 4, value_bytes, 1000 + i, 500 + i);
+    absl::StatusOr<LogAppendResult> r = log->Append(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    SetBaseOffset(b.data(), r->base_offset);
+    bases.push_back(r->base_offset);
+    starts.push_back(all.size());
+    all += b;
+  };
+  for (int i = 0; i < 40; ++i) append(i, i % 3 == 0 ? 1500 : 80);
+  // Reads over the whole log first: the index is cached and the segment
+  // remembers where they ended.
+  auto read_all = [&](int64_t max_bytes) {
+    std::string read;
+    for (int64_t offset = 0; offset < log->log_end_offset();) {
+      absl::StatusOr<LogBatches> rb = log->ReadBatches(
+          offset, {.max_bytes = max_bytes, .end_at_indexed_batch = true});
+      EXPECT_TRUE(rb.ok()) << rb.status();
+      if (!rb.ok() || rb->next_offset <= offset) break;
+      read += rb->data;
+      offset = rb->next_offset;
+    }
+    return read;
+  };
+  ASSERT_TRUE(read_all(3000) == all);
+  // Truncate in the middle and append batches with the same offsets but
+  // other sizes: an old position remembered or indexed for an offset
+  // would now point into the middle of a batch.
+  const size_t keep = 20;
+  absl::StatusOr<int64_t> end = log->TruncateTo(bases[keep]);
+  ASSERT_TRUE(end.ok()) << end.status();
+  ASSERT_EQ(*end, bases[keep]);
+  all.resize(starts[keep]);
+  bases.resize(keep);
+  starts.resize(keep);
+  for (int i = static_cast<int>(keep); i < 40; ++i) {
+    append(i, i % 3 == 0 ? 80 : 1500);
+  }
+  // Every offset of the new batches, read on its own: first, from the
+  // last down, those where the reads before the truncation ended.
+  for (size_t k = bases.size(); k-- > keep;) {
+    absl::StatusOr<LogBatches> rb = log->ReadBatches(
+        bases[k], {.max_bytes = 2000, .end_at_indexed_batch = true});
+    ASSERT_TRUE(rb.ok()) << "batch " << k << ": " << rb.status();
+    ASSERT_FALSE(rb->data.empty());
+    EXPECT_TRUE(rb->data == all.substr(starts[k], rb->data.size()))
+        << "batch " << k;
+  }
+  EXPECT_TRUE(read_all(3000) == all);
+  EXPECT_TRUE(read_all(700) == all);
+}
+
 TEST_F(PartitionLogTest, RejectsInvalidBatches) {
   auto log = OpenLog();
   std::string batch = MakeBatch(2, 10, 100, 1);

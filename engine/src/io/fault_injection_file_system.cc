@@ -242,6 +242,12 @@ absl::StatusOr<uint64_t> FaultInjectionFileSystem::UnsyncedBytes(
   return model_->UnsyncedBytes(path);
 }
 
+absl::StatusOr<uint64_t> FaultInjectionFileSystem::BytesRead(
+    const std::string& path) const {
+  MutexLock lock(&mu_);
+  return model_->BytesRead(path);
+}
+
 std::vector<std::string> FaultInjectionFileSystem::ListFiles() const {
   MutexLock lock(&mu_);
   return model_->ListFiles();

@@ -140,6 +140,7 @@ struct FaultInjectionCounters {
   uint64_t opens = 0;  // successful Open calls
   uint64_t closes = 0;
   uint64_t reads = 0;
+  uint64_t bytes_read = 0;  // bytes reads returned
   uint64_t writes = 0;
   uint64_t bytes_written = 0;  // bytes applied by writes
   uint64_t syncs = 0;
@@ -222,6 +223,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   // or of one file (kNotFound, kInvalidArgument for a directory).
   uint64_t UnsyncedBytes() const;
   absl::StatusOr<uint64_t> UnsyncedBytes(const std::string& path) const;
+  // Bytes that reads of one file have returned since it was created
+  // (kNotFound, kInvalidArgument for a directory): what a reader copied.
+  absl::StatusOr<uint64_t> BytesRead(const std::string& path) const;
   // Paths of all files in the current tree, sorted.
   std::vector<std::string> ListFiles() const;
   // The state a power loss with kDropUnsynced would leave.

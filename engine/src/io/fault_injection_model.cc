@@ -459,7 +459,7 @@ absl::Status FaultModel::Write(FaultInode& file, const std::string& path,
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> FaultModel::Read(const FaultInode& file,
+absl::StatusOr<size_t> FaultModel::Read(FaultInode& file,
                                         const std::string& path,
                                         uint64_t offset, size_t n, char* dst) {
   ++counters_.reads;
@@ -468,6 +468,8 @@ absl::StatusOr<size_t> FaultModel::Read(const FaultInode& file,
   const size_t available = file.contents.size() - static_cast<size_t>(offset);
   const size_t count = std::min(n, available);
   std::copy_n(file.contents.data() + offset, count, dst);
+  counters_.bytes_read += count;
+  file.bytes_read += count;
   return count;
 }
 

@@ -56,6 +56,7 @@ struct FaultInode {
   std::string durable_contents;
   std::vector<PendingChange> pending;
   uint64_t reserved_end = 0;  // end of the range given to Reserve()
+  uint64_t bytes_read = 0;    // returned by reads (introspection)
 
   // Directories. Invariant: entries == durable_entries with
   // `pending_entries` applied.
@@ -120,7 +121,7 @@ class FaultModel {
   // --- Files, through an open handle.
   absl::Status Write(FaultInode& file, const std::string& path, uint64_t offset,
                      std::string_view data);
-  absl::StatusOr<size_t> Read(const FaultInode& file, const std::string& path,
+  absl::StatusOr<size_t> Read(FaultInode& file, const std::string& path,
                               uint64_t offset, size_t n, char* dst);
   absl::Status Sync(FaultInode& file, const std::string& path);
   absl::Status Truncate(FaultInode& file, const std::string& path,
@@ -139,6 +140,7 @@ class FaultModel {
   uint64_t used_bytes() const { return used_bytes_; }
   uint64_t UnsyncedBytes() const;
   absl::StatusOr<uint64_t> UnsyncedBytes(const std::string& path) const;
+  absl::StatusOr<uint64_t> BytesRead(const std::string& path) const;
   std::vector<std::string> ListFiles() const;
   FileSystemSnapshot DurableSnapshot() const;
   FileSystemSnapshot CurrentSnapshot() const;

@@ -238,6 +238,11 @@ absl::StatusOr<uint64_t> FaultModel::UnsyncedBytes(
   return PendingBytes(*location.node);
 }
 
+absl::StatusOr<uint64_t> FaultModel::BytesRead(const std::string& path) const {
+  SPOOL_ASSIGN_OR_RETURN(Location location, ResolveFile("bytes read", path));
+  return location.node->bytes_read;
+}
+
 std::vector<std::string> FaultModel::ListFiles() const {
   std::vector<std::string> files;
   WalkCurrent(*root_, "/",
