@@ -1,0 +1,108 @@
+// `spool demo` (what README's first command runs): the built binary runs
+// the demo on a fresh directory and again on the same one; what it
+// reports is checked against the data directory it leaves behind.
+
+#include <cstdint>
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "cli/cli_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spool/engine.h"
+
+namespace spool::cli_test {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kEvents[] = "chat-events";
+constexpr char kTasks[] = "bot-tasks";
+constexpr char kDeadLetters[] = "bot-tasks.dlq";
+constexpr int kTaskCount = 2000;  // the demo's worker pool
+
+int64_t LogEnds(Engine& engine, const std::string& topic) {
+  int64_t n = 0;
+  absl::StatusOr<int32_t> parts = engine.PartitionCount(topic);
+  EXPECT_TRUE(parts.ok()) << topic << ": " << parts.status();
+  for (int32_t p = 0; parts.ok() && p < *parts; ++p) {
+    absl::StatusOr<PartitionOffsets> o = engine.Offsets({topic, p});
+    EXPECT_TRUE(o.ok()) << o.status();
+    if (o.ok()) n += o->log_end_offset;
+  }
+  return n;
+}
+
+// The counts of the worker-pool line: acked and dead-lettered tasks.
+struct WorkerCounts {
+  int acked = -1;
+  int dead_lettered = -1;
+};
+
+WorkerCounts ParseWorkers(const std::string& out) {
+  static const std::regex kLine(
+      R"(workers done in [0-9.]+ s: ([0-9]+) tasks acked \([0-9]+ after a )"
+      R"(retry\), [0-9]+ failed attempts, ([0-9]+) dead-lettered to )"
+      R"(bot-tasks\.dlq)");
+  std::smatch m;
+  WorkerCounts c;
+  if (std::regex_search(out, m, kLine)) {
+    c.acked = std::stoi(m[1]);
+    c.dead_lettered = std::stoi(m[2]);
+  }
+  return c;
+}
+
+TEST(DemoTest, RunsTwiceOnOneDirectoryAndLeavesWhatItReports) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/demo";
+  int dead_lettered = 0;
+  for (int run = 1; run <= 2; ++run) {
+    SCOPED_TRACE(run);
+    RunResult r = RunSpool({"demo", "--data-dir", dir, "--events", "4000"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("produced 4000 events"));
+    EXPECT_THAT(r.out, HasSubstr("every conversation's events arrived in "
+                                 "order"));
+    EXPECT_THAT(r.out, HasSubstr("a power loss now loses nothing"));
+    EXPECT_THAT(r.out, HasSubstr("Compact():"));
+    const WorkerCounts w = ParseWorkers(r.out);
+    ASSERT_GE(w.acked, 0) << "no worker-pool line in:\n" << r.out;
+    // Every task is acked or dead-lettered, and some are dead-lettered.
+    EXPECT_EQ(w.acked + w.dead_lettered, kTaskCount);
+    EXPECT_GT(w.dead_lettered, 0);
+    dead_lettered += w.dead_lettered;
+
+    std::unique_ptr<Engine> engine = OpenEngine(dir);
+    ASSERT_NE(engine, nullptr);
+    EXPECT_EQ(LogEnds(*engine, kEvents), 4000 * run);
+    EXPECT_EQ(LogEnds(*engine, kTasks), kTaskCount * run);
+    EXPECT_EQ(LogEnds(*engine, kDeadLetters), dead_lettered);
+    // Every dead letter names where it came from.
+    int64_t named = 0;
+    absl::StatusOr<int32_t> parts = engine->PartitionCount(kDeadLetters);
+    ASSERT_TRUE(parts.ok()) << parts.status();
+    for (int32_t p = 0; p < *parts; ++p) {
+      for (int64_t pos = 0;;) {
+        absl::StatusOr<FetchResult> f = engine->Fetch({kDeadLetters, p}, pos);
+        ASSERT_TRUE(f.ok()) << f.status();
+        if (f->batches.empty()) break;
+        ASSERT_TRUE(f->ForEachRecord([&](const RecordView& rec) {
+                       for (const HeaderView& h : rec.headers) {
+                         if (h.key == "spool.dlq.topic" && h.value == kTasks) {
+                           ++named;
+                         }
+                       }
+                       return true;
+                     }).ok());
+        pos = f->next_offset;
+      }
+    }
+    EXPECT_EQ(named, dead_lettered);
+    ASSERT_TRUE(engine->Close().ok());
+  }
+}
+
+}  // namespace
+}  // namespace spool::cli_test
