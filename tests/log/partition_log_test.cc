@@ -298,6 +298,33 @@ TEST_F(PartitionLogTest, ReadsMatchAModelForEveryOffsetAndLimit) {
   }
 }
 
+// Batches appended to a log, as the log stores them: all their bytes, and
+// each one's base offset and where it starts in `all`. Batch i holds
+// 1 + i % 4 records of `value_bytes` each.
+struct AppendedBatches {
+  std::string all;
+  std::vector<int64_t> bases;
+  std::vector<size_t> starts;
+  size_t largest = 0;
+
+  void Append(PartitionLog& log, int i, int value_bytes) {
+    std::string b = MakeBatch(1 + i % 4, value_bytes, 1000 + i, 500 + i);
+    absl::StatusOr<LogAppendResult> r = log.Append(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    SetBaseOffset(b.data(), r->base_offset);
+    bases.push_back(r->base_offset);
+    starts.push_back(all.size());
+    largest = std::max(largest, b.size());
+    all += b;
+  }
+  // After the log was truncated to the first `keep` batches.
+  void Keep(size_t keep) {
+    all.resize(starts[keep]);
+    bases.resize(keep);
+    starts.resize(keep);
+  }
+};
+
 // ReadBatches with end_at_indexed_batch: whole batches from the one holding
 // the offset, ending where the offset index knows a batch starts, so up to
 // about an index interval and a batch short of what fits; reads going on
@@ -307,21 +334,15 @@ TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchGoOnWhereTheyStopped) {
   config.segment_bytes = 32 * 1024;
   config.max_batch_bytes = 16 * 1024;
   auto log = OpenLog(config);
-  std::string all;
-  std::vector<int64_t> bases;
-  std::vector<size_t> starts;  // of each batch in `all`
-  size_t largest = 0;
+  AppendedBatches appended;
   for (int i = 0; i < 60; ++i) {
-    const int value_bytes = i % 5 == 0 ? 2500 : 60;  // 2.5-10 KB or ~300 B
-    std::string b = MakeBatch(1 + i % 4, value_bytes, 1000 + i, 500 + i);
-    absl::StatusOr<LogAppendResult> r = log->Append(b);
-    ASSERT_TRUE(r.ok()) << r.status();
-    SetBaseOffset(b.data(), r->base_offset);
-    bases.push_back(r->base_offset);
-    starts.push_back(all.size());
-    largest = std::max(largest, b.size());
-    all += b;
+    // 2.5-10 KB or ~300 B
+    ASSERT_NO_FATAL_FAILURE(appended.Append(*log, i, i % 5 == 0 ? 2500 : 60));
   }
+  const std::string& all = appended.all;
+  const std::vector<int64_t>& bases = appended.bases;
+  const std::vector<size_t>& starts = appended.starts;
+  const size_t largest = appended.largest;
   ASSERT_GE(log->Segments().size(), 3u);
   const int64_t end = log->log_end_offset();
   int shorter = 0;
@@ -376,19 +397,13 @@ TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchAfterATruncation) {
   config.segment_bytes = 1 << 20;
   config.max_batch_bytes = 16 * 1024;
   auto log = OpenLog(config);
-  std::string all;
-  std::vector<int64_t> bases;
-  std::vector<size_t> starts;  // of each batch in `all`
-  auto append = [&](int i, int value_bytes) {
-    std::string b = MakeBatch(1 + i % 4, value_bytes, 1000 + i, 500 + i);
-    absl::StatusOr<LogAppendResult> r = log->Append(b);
-    ASSERT_TRUE(r.ok()) << r.status();
-    SetBaseOffset(b.data(), r->base_offset);
-    bases.push_back(r->base_offset);
-    starts.push_back(all.size());
-    all += b;
-  };
-  for (int i = 0; i < 40; ++i) append(i, i % 3 == 0 ? 1500 : 80);
+  AppendedBatches appended;
+  const std::string& all = appended.all;
+  const std::vector<int64_t>& bases = appended.bases;
+  const std::vector<size_t>& starts = appended.starts;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_NO_FATAL_FAILURE(appended.Append(*log, i, i % 3 == 0 ? 1500 : 80));
+  }
   // Reads over the whole log first: the index is cached and the segment
   // remembers where they ended.
   auto read_all = [&](int64_t max_bytes) {
@@ -411,11 +426,9 @@ TEST_F(PartitionLogTest, ReadsEndingAtAnIndexedBatchAfterATruncation) {
   absl::StatusOr<int64_t> end = log->TruncateTo(bases[keep]);
   ASSERT_TRUE(end.ok()) << end.status();
   ASSERT_EQ(*end, bases[keep]);
-  all.resize(starts[keep]);
-  bases.resize(keep);
-  starts.resize(keep);
+  appended.Keep(keep);
   for (int i = static_cast<int>(keep); i < 40; ++i) {
-    append(i, i % 3 == 0 ? 80 : 1500);
+    ASSERT_NO_FATAL_FAILURE(appended.Append(*log, i, i % 3 == 0 ? 80 : 1500));
   }
   // Every offset of the new batches, read on its own: first, from the
   // last down, those where the reads before the truncation ended.
