@@ -2,10 +2,15 @@
 // as Ack with sync = false would, all checked before anything changes, and
 // written with the rows of the records received (docs/queues.md).
 
+#include <algorithm>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "engine/subscription_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -73,6 +78,12 @@ TEST_F(AckInReceiveTest, AcksRideOnTheNextReceive) {
     if (r.delivery.attempt == 2) redelivered.push_back(r.delivery);
   }
   ASSERT_EQ(redelivered.size(), expected.size());
+  // (Partitions come in the order the call visits them.)
+  auto by_offset = [](const Delivery& a, const Delivery& b) {
+    return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
+  };
+  std::sort(expected.begin(), expected.end(), by_offset);
+  std::sort(redelivered.begin(), redelivered.end(), by_offset);
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(redelivered[i].partition, expected[i].partition);
     EXPECT_EQ(redelivered[i].offset, expected[i].offset);
@@ -90,6 +101,59 @@ TEST_F(AckInReceiveTest, AcksRideOnTheNextReceive) {
   EXPECT_EQ(AckFloor(1), 40);
   clock_.Advance(absl::Seconds(60));
   EXPECT_THAT(Get("jobs", "w", 100), IsEmpty());
+}
+
+// A consumer whose acks ride on its Receive goes on with the partition it
+// acks (the lock is taken once, one row is written), but every 16th such
+// call starts at the next partition in turn: a lone consumer serves each
+// partition with records within 16 calls per partition, instead of
+// draining one partition before the others.
+TEST_F(AckInReceiveTest, AConsumerStaysWithItsPartitionForABoundedStretch) {
+  constexpr int kParts = 4, kPerPart = 800, kPerCall = 20;
+  constexpr int kStretch = 16;  // kStickyCalls
+  CreateTopicWith("wide", kParts);
+  for (int32_t p = 0; p < kParts; ++p) FillPartition("wide", p, kPerPart);
+  ASSERT_TRUE(subs().CreateSubscription("wide", "w", NoBackoffConfig()).ok());
+  std::vector<int32_t> served;  // the partition of each call's records
+  std::set<std::pair<int32_t, int64_t>> seen;
+  std::vector<DeliveryRange> acks;
+  while (seen.size() < size_t{kParts} * kPerPart) {
+    auto got = subs().ReceiveBatch(
+        "wide", "w", {.max_records = kPerCall, .ack_ranges = acks});
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), size_t{kPerCall}) << "call " << served.size();
+    const int32_t p = got->records.front().delivery.partition;
+    for (const ReceivedRecordView& r : *got) {
+      ASSERT_EQ(r.delivery.partition, p);  // (800 is a multiple of 20)
+      ASSERT_TRUE(seen.insert({p, r.delivery.offset}).second);
+    }
+    served.push_back(p);
+    acks = got->Ranges();
+  }
+  ASSERT_TRUE(subs().AckRanges("wide", "w", acks).ok());
+  // Stays: about one switch per 16 calls (round robin would switch at
+  // every call).
+  int switches = 0;
+  for (size_t i = 1; i < served.size(); ++i) {
+    switches += served[i] != served[i - 1] ? 1 : 0;
+  }
+  EXPECT_LE(switches, static_cast<int>(served.size()) / kStretch + kParts)
+      << absl::StrJoin(served, ",");
+  // Bounded: until a partition's last call, no more than 16 calls per
+  // partition go by without it.
+  for (int32_t p = 0; p < kParts; ++p) {
+    int last = -1;
+    for (int i = 0; i < static_cast<int>(served.size()); ++i) {
+      if (served[i] != p) continue;
+      EXPECT_LE(i - last - 1, kStretch * kParts)
+          << "partition " << p << " waited before call " << i << ": "
+          << absl::StrJoin(served, ",");
+      last = i;
+    }
+  }
+  auto d = subs().DescribeSubscription("wide", "w");
+  ASSERT_TRUE(d.ok()) << d.status();
+  for (const auto& part : d->partitions) EXPECT_EQ(part.ack_floor, kPerPart);
 }
 
 TEST_F(AckInReceiveTest, ARefusedAckFailsTheCallAndChangesNothing) {

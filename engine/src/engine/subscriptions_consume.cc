@@ -27,6 +27,10 @@ constexpr int32_t kMaxReceiveRecords = 100000;
 // entry each: a lease run costs a few allocations and a timer, which pays
 // off over many records, and small runs would make many.
 constexpr size_t kMinRunRecords = 16;
+// A Receive whose acks ride on it, all of one partition that no other
+// thread holds, starts at that partition, except every kStickyCalls-th
+// such call, which starts at the next partition in turn (TryReceive).
+constexpr uint32_t kStickyCalls = 16;
 
 // Reads the records Take handed out without data (redeliveries: the
 // first delivery handed the data to its consumer) back from the log into
@@ -276,8 +280,26 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
   // holding locks, so no lock order is needed). One write for all.
   std::vector<PartPtr> held;
   TableStore::Batch held_rows;
+  // A consumer whose acks are all of one partition, found free, goes on
+  // there: the partition is locked already, one row carries the acks and
+  // the new mark, and consumers that do so spread over the partitions
+  // (one that finds its partition held waits for it, as below, and then
+  // starts at the next partition in turn). Every kStickyCalls-th such call
+  // starts at the next partition in turn too, so that a partition no
+  // consumer stays with is still served within a bounded number of calls.
+  bool sticky = false;
+  if (!acks.empty() && acks.front().partition == acks.back().partition &&
+      sub.riding_acks_calls.fetch_add(1, std::memory_order_relaxed) %
+              kStickyCalls !=
+          0) {
+    SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows,
+                                     /*only_if_free=*/true));
+    sticky = !held.empty();
+  }
   if (!acks.empty()) {
-    SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows));
+    if (held.empty()) {
+      SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows));
+    }
     for (const PartPtr& part : held) {
       part->busy.store(true, std::memory_order_relaxed);
     }
@@ -304,7 +326,12 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
   out.records.reserve(static_cast<size_t>(std::min(max_records, 1024)));
   std::vector<size_t> unread;
   const size_t n = parts.size();
-  const size_t start = n == 0 ? 0 : sub.next_part.fetch_add(1) % n;
+  // (% n: `parts` may predate partitions the acks name.)
+  size_t start = 0;
+  if (n > 0) {
+    start = sticky ? static_cast<size_t>(acks.front().partition) % n
+                   : sub.next_part.fetch_add(1) % n;
+  }
   bool dead_letters = false;
   absl::InlinedVector<size_t, 8> busy;  // visited last
   // One partition's turn, its lock held: expire its timers, read the log
@@ -477,7 +504,7 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
 
 absl::Status SubscriptionsImpl::LockAndAck(
     Sub& sub, absl::Span<const DeliveryRange> ranges,
-    std::vector<PartPtr>* locked, TableStore::Batch* batch) {
+    std::vector<PartPtr>* locked, TableStore::Batch* batch, bool only_if_free) {
   // By partition (ranges are sorted by it; usually all are of one).
   struct Group {
     PartPtr part;
@@ -494,7 +521,18 @@ absl::Status SubscriptionsImpl::LockAndAck(
     i = j;
   }
   // Ascending partitions (the lock order); all checked before any changes.
-  for (const Group& group : groups) group.part->mu.Lock();
+  if (only_if_free) {
+    if (groups.size() != 1) {
+      return absl::InternalError(
+          "LockAndAck: only_if_free takes one partition");
+    }
+    if (!groups.front().part->mu.TryLock()) {
+      locked->clear();
+      return absl::OkStatus();
+    }
+  } else {
+    for (const Group& group : groups) group.part->mu.Lock();
+  }
   absl::Cleanup unlock = [&] {
     for (const Group& group : groups) group.part->mu.Unlock();
   };
