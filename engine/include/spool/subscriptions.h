@@ -294,10 +294,10 @@ class Subscriptions {
   // Up to max_records records that are neither done, leased, waiting for a
   // backoff or not-before time, nor (ordered_by_key) behind an unfinished
   // record of their key; each leased until now + lease. Partitions are
-  // served round robin, except that a call whose acks (ReceiveOptions)
-  // are all of one partition that no other call holds starts there, 15
-  // calls in 16 (docs/queues.md). Empty if none became available within
-  // max_wait.
+  // served round robin, except that a call whose acks (ReceiveOptions::
+  // ack, ack_ranges) are all of one partition, found unlocked, starts
+  // there, but for every 16th such call of the subscription
+  // (docs/queues.md). Empty if none became available within max_wait.
   virtual absl::StatusOr<std::vector<ReceivedRecord>> Receive(
       std::string_view topic, std::string_view name,
       const ReceiveOptions& options = {}) = 0;

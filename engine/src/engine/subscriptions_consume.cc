@@ -280,30 +280,26 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
   // holding locks, so no lock order is needed). One write for all.
   std::vector<PartPtr> held;
   TableStore::Batch held_rows;
-  // A consumer whose acks are all of one partition, found free, goes on
-  // there: the partition is locked already, one row carries the acks and
-  // the new mark, and consumers that do so spread over the partitions
-  // (one that finds its partition held waits for it, as below, and then
-  // starts at the next partition in turn). Every kStickyCalls-th such call
-  // starts at the next partition in turn too, so that a partition no
-  // consumer stays with is still served within a bounded number of calls.
-  bool sticky = false;
-  if (!acks.empty() && acks.front().partition == acks.back().partition &&
-      sub.riding_acks_calls.fetch_add(1, std::memory_order_relaxed) %
-              kStickyCalls !=
-          0) {
-    SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows,
-                                     /*only_if_free=*/true));
-    sticky = !held.empty();
-  }
+  bool waited = false;
   if (!acks.empty()) {
-    if (held.empty()) {
-      SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows));
-    }
+    SPOOL_RETURN_IF_ERROR(LockAndAck(sub, acks, &held, &held_rows, &waited));
     for (const PartPtr& part : held) {
       part->busy.store(true, std::memory_order_relaxed);
     }
   }
+  // A consumer whose acks are all of one partition, found free, goes on
+  // there: the partition is locked already and one row carries the acks
+  // and the new mark. One that had to wait for it starts at the next
+  // partition in turn, so consumers staying with their partitions do not
+  // queue behind each other. Every kStickyCalls-th such call of the
+  // subscription starts at the next partition in turn too, so that a
+  // partition no consumer stays with is served as well.
+  const bool sticky =
+      held.size() == 1 &&
+      sub.riding_acks_calls.fetch_add(1, std::memory_order_relaxed) %
+              kStickyCalls !=
+          0 &&
+      !waited;
   auto is_held = [&](const Part* part) {
     return std::any_of(held.begin(), held.end(),
                        [&](const PartPtr& h) { return h.get() == part; });
@@ -402,7 +398,8 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::TryReceive(
   // visited only until max_records are handed out: a consumer seldom
   // waits for a lock, and takes one lock per call when one partition has
   // enough. (A partition left out has its timers expired by a later call:
-  // each call starts at the next partition.)
+  // calls that do not stay with their acks' partition start at the next
+  // partition in turn, and at least every kStickyCalls-th call is one.)
   const size_t max = static_cast<size_t>(max_records);
   absl::Status visited;
   for (size_t i = 0; i < n && out.size() < max && visited.ok(); ++i) {
@@ -504,7 +501,7 @@ absl::StatusOr<ReceivedBatch> SubscriptionsImpl::ReceiveBatch(
 
 absl::Status SubscriptionsImpl::LockAndAck(
     Sub& sub, absl::Span<const DeliveryRange> ranges,
-    std::vector<PartPtr>* locked, TableStore::Batch* batch, bool only_if_free) {
+    std::vector<PartPtr>* locked, TableStore::Batch* batch, bool* waited) {
   // By partition (ranges are sorted by it; usually all are of one).
   struct Group {
     PartPtr part;
@@ -521,17 +518,10 @@ absl::Status SubscriptionsImpl::LockAndAck(
     i = j;
   }
   // Ascending partitions (the lock order); all checked before any changes.
-  if (only_if_free) {
-    if (groups.size() != 1) {
-      return absl::InternalError(
-          "LockAndAck: only_if_free takes one partition");
-    }
-    if (!groups.front().part->mu.TryLock()) {
-      locked->clear();
-      return absl::OkStatus();
-    }
-  } else {
-    for (const Group& group : groups) group.part->mu.Lock();
+  for (const Group& group : groups) {
+    if (group.part->mu.TryLock()) continue;
+    group.part->mu.Lock();
+    if (waited != nullptr) *waited = true;
   }
   absl::Cleanup unlock = [&] {
     for (const Group& group : groups) group.part->mu.Unlock();

@@ -144,7 +144,8 @@ class SubscriptionsImpl final : public Subscriptions {
     mutable Mutex parts_mu;
     std::vector<PartPtr> parts ABSL_GUARDED_BY(parts_mu);
     std::atomic<uint32_t> next_part{0};
-    // Receives whose acks ride on them, all of one partition (TryReceive).
+    // Receives whose acks ride on them, all of one partition (TryReceive):
+    // every kStickyCalls-th starts at next_part.
     std::atomic<uint32_t> riding_acks_calls{0};
     std::atomic<bool> deleted{false};
 
@@ -198,12 +199,11 @@ class SubscriptionsImpl final : public Subscriptions {
   // them into *batch (rows not yet flushed). On success the partitions stay
   // locked, listed in *locked: the caller flushes, writes *batch and
   // unlocks them. On a refusal (the error Ack returns) nothing changed and
-  // nothing stays locked. With `only_if_free`: ranges of one partition
-  // only, and if another thread holds its lock, OK with *locked empty and
-  // nothing done (instead of waiting).
+  // nothing stays locked. *waited (if given) is set to true if another
+  // thread held one of the locks.
   absl::Status LockAndAck(Sub& sub, absl::Span<const DeliveryRange> ranges,
                           std::vector<PartPtr>* locked,
-                          TableStore::Batch* batch, bool only_if_free = false);
+                          TableStore::Batch* batch, bool* waited = nullptr);
   // Ack and AckRanges: LockAndAck, write, unlock, sync if asked.
   absl::Status AckList(Sub& sub, absl::Span<const DeliveryRange> ranges,
                        const AckOptions& options);
