@@ -2,11 +2,13 @@
 // the demo on a fresh directory and again on the same one; what it
 // reports is checked against the data directory it leaves behind.
 
+#include <charconv>
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
+#include <string_view>
 
+#include "absl/strings/ascii.h"
 #include "cli/cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -40,17 +42,29 @@ struct WorkerCounts {
   int dead_lettered = -1;
 };
 
+// "workers done in 0.6 s: 1975 tasks acked (221 after a retry), 332 failed
+// attempts, 25 dead-lettered to bot-tasks.dlq" (std::regex would do, but
+// GCC 12 warns inside it under the CI flags).
 WorkerCounts ParseWorkers(const std::string& out) {
-  static const std::regex kLine(
-      R"(workers done in [0-9.]+ s: ([0-9]+) tasks acked \([0-9]+ after a )"
-      R"(retry\), [0-9]+ failed attempts, ([0-9]+) dead-lettered to )"
-      R"(bot-tasks\.dlq)");
-  std::smatch m;
   WorkerCounts c;
-  if (std::regex_search(out, m, kLine)) {
-    c.acked = std::stoi(m[1]);
-    c.dead_lettered = std::stoi(m[2]);
-  }
+  const size_t at = out.find("workers done in ");
+  if (at == std::string::npos) return c;
+  const std::string_view line =
+      std::string_view(out).substr(at, out.find('\n', at) - at);
+  // The number that ends right before `suffix` in the line; -1 if none.
+  auto number_before = [&](std::string_view suffix) {
+    const size_t end = line.find(suffix);
+    if (end == std::string_view::npos) return -1;
+    size_t begin = end;
+    while (begin > 0 && absl::ascii_isdigit(line[begin - 1])) --begin;
+    int n = -1;
+    const auto [ptr, ec] =
+        std::from_chars(line.data() + begin, line.data() + end, n);
+    return ec == std::errc() && ptr == line.data() + end && begin < end ? n
+                                                                        : -1;
+  };
+  c.acked = number_before(" tasks acked (");
+  c.dead_lettered = number_before(" dead-lettered to bot-tasks.dlq");
   return c;
 }
 
