@@ -277,4 +277,16 @@ std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
   return engine.ok() ? *std::move(engine) : nullptr;
 }
 
+int64_t Depth(Engine& engine, const std::string& topic) {
+  int64_t n = 0;
+  absl::StatusOr<int32_t> parts = engine.PartitionCount(topic);
+  EXPECT_TRUE(parts.ok()) << parts.status();
+  for (int32_t p = 0; parts.ok() && p < *parts; ++p) {
+    absl::StatusOr<PartitionOffsets> o = engine.Offsets({topic, p});
+    EXPECT_TRUE(o.ok()) << o.status();
+    if (o.ok()) n += o->log_end_offset - o->log_start_offset;
+  }
+  return n;
+}
+
 }  // namespace spool::cli_test

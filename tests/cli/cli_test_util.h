@@ -5,6 +5,7 @@
 #ifndef SPOOL_TESTS_CLI_CLI_TEST_UTIL_H_
 #define SPOOL_TESTS_CLI_CLI_TEST_UTIL_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ absl::Status WriteFixtureDataDir(const std::string& dir);
 // Opens an engine on `dir` (one shard, no cleaner) for a test to write or
 // read what a command left; nullptr (and a test failure) if it cannot.
 std::unique_ptr<Engine> OpenEngine(const std::string& dir);
+
+// Records a topic holds: the sum over its partitions of log end minus log
+// start (a test failure if the topic cannot be read).
+int64_t Depth(Engine& engine, const std::string& topic);
 
 // The name of the fixture's main partition and its segments' base offsets.
 inline constexpr char kOrders[] = "orders-0";
